@@ -1,0 +1,230 @@
+package bodyrewrite
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime/multipart"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func find(fs []Field, name string) *Field {
+	for i := range fs {
+		if fs[i].Name() == name {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+func TestScanJSONPathsAndOffsets(t *testing.T) {
+	body := []byte(`{"type":"direct","gateway_info":{"card_number":"4111 1111 1111 1111","card_expiry_date":2512,"cvc":null,"flexible_3d":true},
+	 "items":[{"n":"a\u0041"}, 7], "z": "<&>"}`)
+	fs, err := ScanJSON(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := find(fs, "gateway_info.card_number")
+	if cn == nil || cn.Value != "4111 1111 1111 1111" || cn.Kind != String {
+		t.Fatalf("card_number: %+v", cn)
+	}
+	if f := find(fs, "gateway_info.card_expiry_date"); f == nil || f.Kind != Number || f.Value != "2512" {
+		t.Fatalf("expiry: %+v", f)
+	}
+	if f := find(fs, "gateway_info.cvc"); f == nil || f.Kind != Other || f.Value != "null" {
+		t.Fatalf("cvc: %+v", f)
+	}
+	if f := find(fs, "items.0.n"); f == nil || f.Value != "aA" {
+		t.Fatalf("escaped value: %+v", f)
+	}
+	if f := find(fs, "items.1"); f == nil || f.Value != "7" {
+		t.Fatalf("array number: %+v", f)
+	}
+	out := Apply(body, []Edit{
+		{Field: cn, Raw: cn.Encode("cp_pan_x")},
+		{Field: find(fs, "gateway_info.card_expiry_date"), Raw: []byte("2601")},
+	})
+	want := strings.Replace(strings.Replace(string(body), `"4111 1111 1111 1111"`, `"cp_pan_x"`, 1), "2512", "2601", 1)
+	if string(out) != want {
+		t.Fatalf("rewrite changed other bytes:\n got %s\nwant %s", out, want)
+	}
+}
+
+func TestScanJSONRejects(t *testing.T) {
+	for _, b := range []string{`{"a":`, `{"a":1}x`, `{'a':1}`, ``, `{"a":"\x"}`, `[1,]`} {
+		if _, err := ScanJSON([]byte(b)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v", b, err)
+		}
+	}
+	deep := strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2)
+	if _, err := ScanJSON([]byte(deep)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("deep nesting: %v", err)
+	}
+}
+
+func TestJSONEncodeKeepsNumbers(t *testing.T) {
+	f := Field{Enc: JSON, Kind: Number}
+	if got := string(f.Encode("0123")); got != `"0123"` {
+		t.Errorf("leading-zero digits must become a string, got %s", got)
+	}
+	if got := string(f.Encode("4111")); got != `4111` {
+		t.Errorf("digits stay a number, got %s", got)
+	}
+	if got := string(f.Encode("cp_pan_a")); got != `"cp_pan_a"` {
+		t.Errorf("token becomes a string, got %s", got)
+	}
+}
+
+func TestScanForm(t *testing.T) {
+	body := []byte("amount=10.00&payment%5Bcc_number%5D=4111+1111+1111+1111&payment[cc_cid]=123&flag&x=a%26b&cards[0][number]=5500000000000004&empty=")
+	fs, err := ScanForm(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := find(fs, "payment.cc_number")
+	if cc == nil || cc.Value != "4111 1111 1111 1111" {
+		t.Fatalf("cc_number: %+v", cc)
+	}
+	if f := find(fs, "cards.0.number"); f == nil || f.Value != "5500000000000004" {
+		t.Fatalf("cards[0][number]: %+v", f)
+	}
+	if f := find(fs, "flag"); f == nil || f.Value != "" {
+		t.Fatalf("flag: %+v", f)
+	}
+	if f := find(fs, "x"); f == nil || f.Value != "a&b" {
+		t.Fatalf("x: %+v", f)
+	}
+	out := Apply(body, []Edit{{Field: cc, Raw: cc.Encode("cp_pan_tok")}})
+	if string(out) != strings.Replace(string(body), "4111+1111+1111+1111", "cp_pan_tok", 1) {
+		t.Fatalf("form rewrite: %s", out)
+	}
+	// The rewritten body still parses to the same fields but one.
+	v, err := url.ParseQuery(string(out))
+	if err != nil || v.Get("payment[cc_number]") != "cp_pan_tok" || v.Get("x") != "a&b" {
+		t.Fatalf("reparse: %v %v", v, err)
+	}
+	if _, err := ScanForm([]byte("a=%zz")); !errors.Is(err, ErrMalformed) {
+		t.Errorf("bad escape: %v", err)
+	}
+}
+
+func TestScanMultipart(t *testing.T) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	_ = w.WriteField("card_number", "4111111111111111")
+	_ = w.WriteField("payment[cc_cid]", "123")
+	fw, _ := w.CreateFormFile("receipt", "r.txt")
+	_, _ = fw.Write([]byte("4111111111111111 in a file"))
+	_ = w.WriteField("note", "hi\r\nthere")
+	_ = w.Close()
+	body := buf.Bytes()
+	fs, err := ScanMultipart(body, w.Boundary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 3 {
+		t.Fatalf("want 3 text fields (file skipped), got %d", len(fs))
+	}
+	cn := find(fs, "card_number")
+	if cn == nil || cn.Value != "4111111111111111" {
+		t.Fatalf("card_number: %+v", cn)
+	}
+	if f := find(fs, "payment.cc_cid"); f == nil || f.Value != "123" {
+		t.Fatalf("cc_cid: %+v", f)
+	}
+	if f := find(fs, "note"); f == nil || f.Value != "hi\r\nthere" {
+		t.Fatalf("note: %+v", f)
+	}
+	out := Apply(body, []Edit{{Field: cn, Raw: cn.Encode("cp_pan_tok")}})
+	r := multipart.NewReader(bytes.NewReader(out), w.Boundary())
+	got := map[string]string{}
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			break
+		}
+		b := new(bytes.Buffer)
+		_, _ = b.ReadFrom(p)
+		got[p.FormName()] = b.String()
+	}
+	want := map[string]string{"card_number": "cp_pan_tok", "payment[cc_cid]": "123", "receipt": "4111111111111111 in a file", "note": "hi\r\nthere"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("reparsed multipart: %v", got)
+	}
+	if _, err := ScanMultipart([]byte("--x\r\nContent-Disposition: form-data; name=a\r\n\r\nv"), "x"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("unterminated: %v", err)
+	}
+	b64 := "--x\r\nContent-Disposition: form-data; name=a\r\nContent-Transfer-Encoding: base64\r\n\r\nNDExMQ==\r\n--x--\r\n"
+	if _, err := ScanMultipart([]byte(b64), "x"); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("base64 part: %v", err)
+	}
+}
+
+func TestSplitNameAndPattern(t *testing.T) {
+	cases := map[string][]string{
+		"card_number":              {"card_number"},
+		"payment[cc_number]":       {"payment", "cc_number"},
+		"payment.cc_number":        {"payment", "cc_number"},
+		"cards[0][number]":         {"cards", "0", "number"},
+		"gateway_info.card_number": {"gateway_info", "card_number"},
+		"a[]":                      {"a", ""},
+		"a[b":                      {"a[b"},
+	}
+	for in, want := range cases {
+		if got := SplitName(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("SplitName(%q) = %q want %q", in, got, want)
+		}
+	}
+	p := ParsePattern("cards.*.number")
+	if !p.Match([]string{"cards", "3", "number"}) || p.Match([]string{"cards", "number"}) {
+		t.Error("wildcard")
+	}
+	a := ParsePattern("**.cvc")
+	if !a.Match([]string{"cvc"}) || !a.Match([]string{"x", "y", "cvc"}) || a.Match([]string{"cvc", "x"}) {
+		t.Error("any-root")
+	}
+	if ParsePattern("payment[cc_number]").String() != "payment.cc_number" {
+		t.Error("String")
+	}
+}
+
+func FuzzScanJSON(f *testing.F) {
+	f.Add([]byte(`{"a":[1,"b",{"c":null}],"d":"\u00e9"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs, err := ScanJSON(b)
+		if err != nil {
+			return
+		}
+		// Replacing every string with itself re-encoded must give valid JSON
+		// with the same values.
+		var edits []Edit
+		for i := range fs {
+			if fs[i].Kind == String {
+				edits = append(edits, Edit{Field: &fs[i], Raw: fs[i].Encode(fs[i].Value)})
+			}
+		}
+		out := Apply(b, edits)
+		var x, y any
+		if json.Unmarshal(b, &x) != nil || json.Unmarshal(out, &y) != nil || !reflect.DeepEqual(x, y) {
+			t.Fatalf("rewrite changed the document")
+		}
+	})
+}
+
+func FuzzScanForm(f *testing.F) {
+	f.Add([]byte("a=1&b%5Bc%5D=x+y&d"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs, err := ScanForm(b)
+		if err != nil {
+			return
+		}
+		for i := range fs {
+			if fs[i].start < 0 || fs[i].end > len(b) || fs[i].start > fs[i].end {
+				t.Fatalf("bad range")
+			}
+		}
+	})
+}

@@ -1,0 +1,172 @@
+package bodyrewrite
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// MaxDepth bounds JSON nesting.
+const MaxDepth = 128
+
+// ErrMalformed is returned for bodies that do not parse; the message says
+// where, never what the value was.
+var ErrMalformed = errors.New("malformed body")
+
+// ScanJSON returns every string, number and literal leaf of a JSON document.
+// The document is validated first: truncated or otherwise invalid JSON is an
+// error, never a partial scan.
+func ScanJSON(body []byte) ([]Field, error) {
+	if !json.Valid(body) {
+		var v any
+		err := json.Unmarshal(body, &v)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%w: invalid JSON at byte %d", ErrMalformed, se.Offset)
+		}
+		return nil, fmt.Errorf("%w: invalid JSON", ErrMalformed)
+	}
+	s := &jscan{b: body}
+	s.ws()
+	if err := s.value(nil, 0); err != nil {
+		return nil, err
+	}
+	return s.out, nil
+}
+
+type jscan struct {
+	b   []byte
+	i   int
+	out []Field
+}
+
+func (s *jscan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jscan) value(path []string, depth int) error {
+	if depth > MaxDepth {
+		return fmt.Errorf("%w: JSON nested deeper than %d levels", ErrMalformed, MaxDepth)
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		s.i++
+		s.ws()
+		if s.b[s.i] == '}' {
+			s.i++
+			return nil
+		}
+		for {
+			s.ws()
+			start := s.i
+			end := s.skipString()
+			key, err := unquote(s.b[start:end])
+			if err != nil {
+				return err
+			}
+			s.ws()
+			s.i++ // ':'
+			s.ws()
+			if err := s.value(append(path[:len(path):len(path)], key), depth+1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.b[s.i] == ',' {
+				s.i++
+				continue
+			}
+			s.i++ // '}'
+			return nil
+		}
+	case c == '[':
+		s.i++
+		s.ws()
+		if s.b[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		for n := 0; ; n++ {
+			s.ws()
+			if err := s.value(append(path[:len(path):len(path)], strconv.Itoa(n)), depth+1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.b[s.i] == ',' {
+				s.i++
+				continue
+			}
+			s.i++ // ']'
+			return nil
+		}
+	case c == '"':
+		start := s.i
+		end := s.skipString()
+		v, err := unquote(s.b[start:end])
+		if err != nil {
+			return err
+		}
+		s.out = append(s.out, Field{Path: path, Value: v, Kind: String, Enc: JSON, start: start, end: end})
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := s.i
+		for s.i < len(s.b) && isNumByte(s.b[s.i]) {
+			s.i++
+		}
+		s.out = append(s.out, Field{Path: path, Value: string(s.b[start:s.i]), Kind: Number, Enc: JSON, start: start, end: s.i})
+	default: // true, false, null
+		start := s.i
+		for s.i < len(s.b) && s.b[s.i] >= 'a' && s.b[s.i] <= 'z' {
+			s.i++
+		}
+		s.out = append(s.out, Field{Path: path, Value: string(s.b[start:s.i]), Kind: Other, Enc: JSON, start: start, end: s.i})
+	}
+	return nil
+}
+
+func isNumByte(c byte) bool {
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+// skipString advances past a JSON string starting at s.i (a quote) and returns
+// the end offset (after the closing quote). The input is already validated.
+func (s *jscan) skipString() int {
+	s.i++
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			s.i += 2
+		case '"':
+			s.i++
+			return s.i
+		default:
+			s.i++
+		}
+	}
+	return s.i
+}
+
+func unquote(raw []byte) (string, error) {
+	// Fast path: no escapes.
+	simple := true
+	for _, c := range raw[1 : len(raw)-1] {
+		if c == '\\' {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", fmt.Errorf("%w: invalid JSON string", ErrMalformed)
+	}
+	return v, nil
+}

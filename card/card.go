@@ -1,0 +1,161 @@
+// Package card recognises payment card numbers: Luhn check, length rules and
+// brand detection by issuer identification number (IIN) prefix.
+//
+// Nothing in this package logs or formats a full card number. Mask and Last4
+// are the only ways a PAN leaves it in display form (PCI DSS 3.4.1).
+package card
+
+import "strings"
+
+// Brand is a card scheme name as cardproxy reports it to apps and logs.
+type Brand string
+
+// Brands cardproxy recognises.
+const (
+	Unknown    Brand = ""
+	Visa       Brand = "visa"
+	Mastercard Brand = "mastercard"
+	Amex       Brand = "amex"
+	Discover   Brand = "discover"
+	JCB        Brand = "jcb"
+	UnionPay   Brand = "unionpay"
+	Maestro    Brand = "maestro"
+	Diners     Brand = "diners"
+	Bancontact Brand = "bancontact"
+)
+
+// Luhn reports whether digits (ASCII '0'-'9' only) passes the Luhn check.
+func Luhn(digits string) bool {
+	if len(digits) == 0 {
+		return false
+	}
+	sum := 0
+	double := false
+	for i := len(digits) - 1; i >= 0; i-- {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		d := int(c - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// LuhnDigit returns the check digit that makes payload+digit Luhn-valid.
+func LuhnDigit(payload string) byte {
+	sum := 0
+	double := true
+	for i := len(payload) - 1; i >= 0; i-- {
+		d := int(payload[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return byte('0' + (10-sum%10)%10)
+}
+
+// Normalize strips the separators people type inside card numbers (spaces and
+// dashes) and reports whether what is left is all ASCII digits. It does not
+// allocate when s has no separators.
+func Normalize(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	clean := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			continue
+		}
+		if c == ' ' || c == '-' {
+			clean = false
+			continue
+		}
+		return "", false
+	}
+	if clean {
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	return out, out != ""
+}
+
+// MinLen and MaxLen bound the length of a PAN (ISO/IEC 7812).
+const (
+	MinLen = 12
+	MaxLen = 19
+)
+
+// Detect reports whether s, after Normalize, is a plausible card number: 12–19
+// digits, Luhn-valid, with a known IIN whose lengths include this one. It
+// returns the bare digits and the brand.
+func Detect(s string) (pan string, brand Brand, ok bool) {
+	if len(s) < MinLen || len(s) > MaxLen*2 { // separators at most double the length
+		return "", Unknown, false
+	}
+	d, ok := Normalize(s)
+	if !ok || len(d) < MinLen || len(d) > MaxLen || !Luhn(d) {
+		return "", Unknown, false
+	}
+	b := BrandOf(d)
+	if b == Unknown {
+		return "", Unknown, false
+	}
+	return d, b, true
+}
+
+// Valid reports whether digits is a Luhn-valid 12–19 digit number. Unlike
+// Detect it does not require a known IIN: a field the operator named as a card
+// number is accepted for any scheme.
+func Valid(digits string) bool {
+	return len(digits) >= MinLen && len(digits) <= MaxLen && Luhn(digits)
+}
+
+// Last4 returns the last four digits of a PAN.
+func Last4(pan string) string {
+	if len(pan) < 4 {
+		return ""
+	}
+	return pan[len(pan)-4:]
+}
+
+// BIN returns the first six digits, or eight for 16-digit and longer PANs
+// (PCI DSS 3.4.1 allows at most BIN + last 4 to be shown).
+func BIN(pan string) string {
+	n := 6
+	if len(pan) >= 16 {
+		n = 8
+	}
+	if len(pan) < n+4 {
+		return ""
+	}
+	return pan[:n]
+}
+
+// Mask returns the PAN with everything but the last four digits replaced by '*'.
+func Mask(pan string) string {
+	if len(pan) <= 4 {
+		return strings.Repeat("*", len(pan))
+	}
+	return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
+}

@@ -1,0 +1,115 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Setup makes Vault ready for cardproxy, idempotently: the KV v2 mount, the
+// Transit mount, the PAN encryption key (derived, per-tenant context) and the
+// dedupe HMAC key, and the two policies (PolicyTokenize, PolicyDetokenize). It
+// needs a token allowed to manage mounts and policies; cardproxy itself then
+// runs with the narrower policies.
+func (s *Store) Setup(ctx context.Context) error {
+	mounts, err := s.client.Sys().ListMountsWithContext(ctx)
+	if err != nil {
+		return unavailable("list mounts", err)
+	}
+	kv, haveKV := mounts[s.cfg.KVMount+"/"]
+	switch {
+	case !haveKV:
+		if err := s.client.Sys().MountWithContext(ctx, s.cfg.KVMount, &api.MountInput{
+			Type: "kv", Description: "cardproxy token records", Options: map[string]string{"version": "2"},
+		}); err != nil {
+			return unavailable("mount kv", err)
+		}
+	case kv.Type != "kv" || kv.Options["version"] != "2":
+		return fmt.Errorf("vault: mount %q exists but is %s version %q, not kv version 2", s.cfg.KVMount, kv.Type, kv.Options["version"])
+	}
+	tr, haveTransit := mounts[s.cfg.TransitMount+"/"]
+	switch {
+	case !haveTransit:
+		if err := s.client.Sys().MountWithContext(ctx, s.cfg.TransitMount, &api.MountInput{
+			Type: "transit", Description: "cardproxy card encryption and dedupe keys",
+		}); err != nil {
+			return unavailable("mount transit", err)
+		}
+	case tr.Type != "transit":
+		return fmt.Errorf("vault: mount %q exists but is %s, not transit", s.cfg.TransitMount, tr.Type)
+	}
+	if err := s.ensureKey(ctx, s.cfg.PANKey, map[string]any{"type": "aes256-gcm96", "derived": true}); err != nil {
+		return err
+	}
+	if err := s.ensureKey(ctx, s.cfg.IndexKey, map[string]any{"type": "hmac", "key_size": 32}); err != nil {
+		return err
+	}
+	for name, body := range map[string]string{
+		PolicyTokenize:   s.TokenizePolicy(),
+		PolicyDetokenize: s.DetokenizePolicy(),
+	} {
+		if err := s.client.Sys().PutPolicyWithContext(ctx, name, body); err != nil {
+			return unavailable("write policy "+name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) ensureKey(ctx context.Context, name string, params map[string]any) error {
+	path := s.cfg.TransitMount + "/keys/" + name
+	sec, err := s.client.Logical().ReadWithContext(ctx, path)
+	if err != nil {
+		return unavailable("read transit key", err)
+	}
+	if sec != nil && sec.Data != nil {
+		want := params["type"].(string)
+		if got, _ := sec.Data["type"].(string); got != want {
+			return fmt.Errorf("vault: transit key %q exists with type %q, want %q", name, got, want)
+		}
+		if d, ok := params["derived"].(bool); ok && d {
+			if got, _ := sec.Data["derived"].(bool); !got {
+				return fmt.Errorf("vault: transit key %q exists but is not derived (cardproxy needs per-tenant key derivation)", name)
+			}
+		}
+		return nil
+	}
+	if _, err := s.client.Logical().WriteWithContext(ctx, path, params); err != nil {
+		return unavailable("create transit key", err)
+	}
+	return nil
+}
+
+// Policy names written by Setup.
+const (
+	PolicyTokenize   = "cardproxy-tokenize"
+	PolicyDetokenize = "cardproxy-detokenize"
+)
+
+// TokenizePolicy is what the ingress needs: seal and index cards, wrap CVCs.
+// It cannot decrypt a PAN or read a CVC.
+func (s *Store) TokenizePolicy() string {
+	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "IDXKEY", s.cfg.IndexKey).Replace(`# cardproxy ingress: tokenize only.
+path "TR/encrypt/PANKEY" { capabilities = ["update"] }
+path "TR/hmac/IDXKEY/*" { capabilities = ["update"] }
+path "TR/hmac/IDXKEY" { capabilities = ["update"] }
+path "KV/data/+/pan/*" { capabilities = ["create", "update"] }
+path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
+path "KV/data/+/idx/*" { capabilities = ["create", "read", "update"] }
+path "KV/data/+/cvc/*" { capabilities = ["create"] }
+path "sys/wrapping/wrap" { capabilities = ["update"] }
+`)
+}
+
+// DetokenizePolicy is what the egress needs: open PAN records, consume CVCs.
+func (s *Store) DetokenizePolicy() string {
+	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey).Replace(`# cardproxy egress: detokenize only.
+path "TR/decrypt/PANKEY" { capabilities = ["update"] }
+path "KV/data/+/pan/*" { capabilities = ["read"] }
+path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
+path "KV/data/+/cvc/*" { capabilities = ["read"] }
+path "KV/metadata/+/cvc/*" { capabilities = ["delete"] }
+path "sys/wrapping/unwrap" { capabilities = ["update"] }
+`)
+}

@@ -1,0 +1,513 @@
+package vault
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/cardproxy/cardproxy/card"
+)
+
+// Card is what a PAN token stands for. Expiry and Holder are optional and kept
+// exactly as the shopper sent them.
+type Card struct {
+	PAN    string `json:"pan"`
+	Expiry string `json:"exp,omitempty"`
+	Holder string `json:"name,omitempty"`
+}
+
+// Meta is what cardproxy may tell the app about a card: never the PAN.
+type Meta struct {
+	Brand card.Brand `json:"brand"`
+	Last4 string     `json:"last4"`
+	BIN   string     `json:"bin,omitempty"`
+}
+
+// Token is the result of tokenizing one card.
+type Token struct {
+	Token     string    `json:"token"`
+	Meta      Meta      `json:"meta"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// Reused is true when the PAN was already tokenized for this tenant and
+	// format, and the existing token was returned (dedupe).
+	Reused bool `json:"reused"`
+}
+
+// Store is the token vault. It is safe for concurrent use.
+type Store struct {
+	cfg    Config
+	client *api.Client
+	tf     *tokenFile
+	now    func() time.Time
+}
+
+// New connects (lazily: no request is made) to Vault.
+func New(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := cfg.withDefaults()
+	client, tf, err := newClient(c)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{cfg: c, client: client, tf: tf, now: time.Now}, nil
+}
+
+// Config returns the effective configuration (defaults applied). The token is
+// not included.
+func (s *Store) Config() Config {
+	c := s.cfg
+	c.Token = ""
+	return c
+}
+
+// Client exposes the underlying Vault client (for setup tooling and tests).
+func (s *Store) Client() *api.Client { return s.client }
+
+// Health checks that Vault answers and is unsealed.
+func (s *Store) Health(ctx context.Context) error {
+	h, err := s.client.Sys().HealthWithContext(ctx)
+	if err != nil {
+		return unavailable("health", err)
+	}
+	if h.Sealed || !h.Initialized {
+		return fmt.Errorf("%w: vault is sealed or not initialised", ErrUnavailable)
+	}
+	return nil
+}
+
+func (s *Store) kvData(tenant, kind, id string) string {
+	return s.cfg.KVMount + "/data/" + tenant + "/" + kind + "/" + id
+}
+
+func (s *Store) kvMeta(tenant, kind, id string) string {
+	return s.cfg.KVMount + "/metadata/" + tenant + "/" + kind + "/" + id
+}
+
+// call runs f, re-reading a token file and retrying once when Vault says 403
+// (the agent may have rotated the token).
+func (s *Store) call(ctx context.Context, f func() (*api.Secret, error)) (*api.Secret, error) {
+	s.tf.refresh(ctx)
+	sec, err := f()
+	if err != nil && s.tf != nil && isForbidden(err) {
+		if s.tf.load(true) == nil {
+			sec, err = f()
+		}
+	}
+	return sec, err
+}
+
+func (s *Store) write(ctx context.Context, path string, data map[string]any) (*api.Secret, error) {
+	return s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().WriteWithContext(ctx, path, data) })
+}
+
+func (s *Store) read(ctx context.Context, path string) (*api.Secret, error) {
+	return s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().ReadWithContext(ctx, path) })
+}
+
+func (s *Store) delete(ctx context.Context, path string) error {
+	_, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().DeleteWithContext(ctx, path) })
+	return err
+}
+
+// kvRead returns the data of the current version of a KV v2 secret, its
+// version, or nil when it does not exist or its current version is deleted.
+func (s *Store) kvRead(ctx context.Context, path string) (map[string]any, int, error) {
+	sec, err := s.read(ctx, path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if sec == nil || sec.Data == nil {
+		return nil, 0, nil
+	}
+	version := 0
+	if md, ok := sec.Data["metadata"].(map[string]any); ok {
+		if v, ok := md["version"].(json.Number); ok {
+			n, _ := v.Int64()
+			version = int(n)
+		}
+	}
+	data, _ := sec.Data["data"].(map[string]any)
+	return data, version, nil
+}
+
+// kvCreate writes a KV v2 secret with check-and-set: cas=0 creates only.
+func (s *Store) kvWrite(ctx context.Context, path string, data map[string]any, cas int) error {
+	_, err := s.write(ctx, path, map[string]any{"data": data, "options": map[string]any{"cas": cas}})
+	return err
+}
+
+func expiresAt(data map[string]any) time.Time {
+	switch v := data["expires_at"].(type) {
+	case json.Number:
+		n, _ := v.Int64()
+		return time.Unix(n, 0)
+	case float64:
+		return time.Unix(int64(v), 0)
+	}
+	return time.Time{}
+}
+
+func str(data map[string]any, k string) string {
+	v, _ := data[k].(string)
+	return v
+}
+
+type hmacInput struct {
+	Input string `json:"input"`
+}
+
+// indexKeys returns the keyed HMAC (Transit, index key) of tenant+PAN for each
+// card, in one batch call.
+func (s *Store) indexKeys(ctx context.Context, tenant string, cards []Card) ([]string, error) {
+	batch := make([]hmacInput, len(cards))
+	for i, c := range cards {
+		batch[i].Input = base64.StdEncoding.EncodeToString([]byte(tenant + "\x00" + c.PAN))
+	}
+	sec, err := s.write(ctx, s.cfg.TransitMount+"/hmac/"+s.cfg.IndexKey+"/sha2-256", map[string]any{"batch_input": batch})
+	if err != nil {
+		return nil, unavailable("transit hmac", err)
+	}
+	results, err := batchResults(sec, len(cards))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cards))
+	for i, r := range results {
+		h := str(r, "hmac")
+		// "vault:v1:<base64>" → version + URL-safe base64, safe in a path.
+		parts := strings.SplitN(h, ":", 3)
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("%w: transit hmac: unexpected result", ErrUnavailable)
+		}
+		raw, err := base64.StdEncoding.DecodeString(parts[2])
+		if err != nil {
+			return nil, fmt.Errorf("%w: transit hmac: unexpected encoding", ErrUnavailable)
+		}
+		out[i] = parts[1] + "-" + base64.RawURLEncoding.EncodeToString(raw)
+	}
+	return out, nil
+}
+
+func batchResults(sec *api.Secret, n int) ([]map[string]any, error) {
+	if sec == nil || sec.Data == nil {
+		return nil, fmt.Errorf("%w: empty batch answer", ErrUnavailable)
+	}
+	raw, _ := sec.Data["batch_results"].([]any)
+	if len(raw) != n {
+		return nil, fmt.Errorf("%w: batch answer has %d results, want %d", ErrUnavailable, len(raw), n)
+	}
+	out := make([]map[string]any, n)
+	for i, r := range raw {
+		m, _ := r.(map[string]any)
+		if m == nil {
+			return nil, fmt.Errorf("%w: malformed batch result", ErrUnavailable)
+		}
+		if e := str(m, "error"); e != "" {
+			return nil, fmt.Errorf("%w: batch item %d: %s", ErrUnavailable, i, e)
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// record is the plaintext sealed by Transit. T binds it to its token: a record
+// copied under another token fails to open.
+type record struct {
+	T string `json:"t"`
+	Card
+}
+
+type encInput struct {
+	Plaintext string `json:"plaintext"`
+	Context   string `json:"context"`
+}
+
+func (s *Store) encrypt(ctx context.Context, tenant string, tokens []string, cards []Card) ([]string, error) {
+	batch := make([]encInput, len(cards))
+	tctx := base64.StdEncoding.EncodeToString([]byte(tenant))
+	for i, c := range cards {
+		b, err := json.Marshal(record{T: tokens[i], Card: c})
+		if err != nil {
+			return nil, err
+		}
+		batch[i] = encInput{Plaintext: base64.StdEncoding.EncodeToString(b), Context: tctx}
+	}
+	sec, err := s.write(ctx, s.cfg.TransitMount+"/encrypt/"+s.cfg.PANKey, map[string]any{"batch_input": batch})
+	if err != nil {
+		return nil, unavailable("transit encrypt", err)
+	}
+	results, err := batchResults(sec, len(cards))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cards))
+	for i, r := range results {
+		out[i] = str(r, "ciphertext")
+		if out[i] == "" {
+			return nil, fmt.Errorf("%w: transit encrypt: no ciphertext", ErrUnavailable)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) decrypt(ctx context.Context, tenant, token, ciphertext string) (Card, error) {
+	sec, err := s.write(ctx, s.cfg.TransitMount+"/decrypt/"+s.cfg.PANKey, map[string]any{
+		"ciphertext": ciphertext,
+		"context":    base64.StdEncoding.EncodeToString([]byte(tenant)),
+	})
+	if err != nil {
+		return Card{}, unavailable("transit decrypt", err)
+	}
+	if sec == nil || sec.Data == nil {
+		return Card{}, fmt.Errorf("%w: transit decrypt: empty answer", ErrUnavailable)
+	}
+	b, err := base64.StdEncoding.DecodeString(str(sec.Data, "plaintext"))
+	if err != nil {
+		return Card{}, fmt.Errorf("%w: transit decrypt: bad plaintext encoding", ErrUnavailable)
+	}
+	var rec record
+	if err := json.Unmarshal(b, &rec); err != nil || rec.T != token {
+		return Card{}, ErrTampered
+	}
+	return rec.Card, nil
+}
+
+func metaOf(pan string) Meta {
+	return Meta{Brand: card.BrandOf(pan), Last4: card.Last4(pan), BIN: card.BIN(pan)}
+}
+
+// Tokenize stores cards for tenant and returns one token per card, in order.
+// The same PAN (per tenant and format) always yields the same live token, also
+// when several requests tokenize it at once. All Transit work is batched.
+func (s *Store) Tokenize(ctx context.Context, tenant string, format Format, cards []Card) ([]Token, error) {
+	if !ValidTenant(tenant) {
+		return nil, fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if format != FormatOpaque && format != FormatPreserveLast4 {
+		return nil, fmt.Errorf("%w: token format", ErrInvalid)
+	}
+	if len(cards) == 0 {
+		return nil, nil
+	}
+	for i, c := range cards {
+		if !card.Valid(c.PAN) {
+			return nil, fmt.Errorf("%w: card %d is not a Luhn-valid 12–19 digit number", ErrInvalid, i)
+		}
+	}
+	idx, err := s.indexKeys(ctx, tenant, cards)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Token, len(cards))
+	now := s.now()
+
+	// 1. Look up existing tokens.
+	type pending struct {
+		i          int
+		idxVersion int // 0: index absent; >0: present but stale
+	}
+	var todo []pending
+	for i := range cards {
+		data, version, err := s.kvRead(ctx, s.kvData(tenant, "idx/"+string(format), idx[i]))
+		if err != nil {
+			return nil, unavailable("read index", err)
+		}
+		if data != nil {
+			exp := expiresAt(data)
+			if tok := str(data, "token"); tok != "" && now.Before(exp) {
+				out[i] = Token{Token: tok, Meta: metaOf(cards[i].PAN), ExpiresAt: exp, Reused: true}
+				continue
+			}
+		}
+		todo = append(todo, pending{i: i, idxVersion: version})
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+
+	// 2. New tokens: seal the records in one batch, write them create-only,
+	// then claim the index entry create-only (or over the stale version).
+	tokens := make([]string, len(todo))
+	newCards := make([]Card, len(todo))
+	for j, p := range todo {
+		tok, err := s.newToken(format, cards[p.i].PAN)
+		if err != nil {
+			return nil, err
+		}
+		tokens[j] = tok
+		newCards[j] = cards[p.i]
+	}
+	cts, err := s.encrypt(ctx, tenant, tokens, newCards)
+	if err != nil {
+		return nil, err
+	}
+	exp := now.Add(s.cfg.TokenTTL).Truncate(time.Second)
+	for j, p := range todo {
+		m := metaOf(cards[p.i].PAN)
+		rec := map[string]any{
+			"ct": cts[j], "brand": string(m.Brand), "last4": m.Last4,
+			"format": string(format), "expires_at": exp.Unix(), "created_at": now.Unix(),
+		}
+		if err := s.kvWrite(ctx, s.kvData(tenant, "pan", tokens[j]), rec, 0); err != nil {
+			if isCASConflict(err) {
+				// A random collision (possible only for short
+				// format-preserving tokens): draw again.
+				return s.Tokenize(ctx, tenant, format, cards)
+			}
+			return nil, unavailable("write token", err)
+		}
+		err := s.kvWrite(ctx, s.kvData(tenant, "idx/"+string(format), idx[p.i]),
+			map[string]any{"token": tokens[j], "expires_at": exp.Unix()}, p.idxVersion)
+		if err == nil {
+			out[p.i] = Token{Token: tokens[j], Meta: m, ExpiresAt: exp}
+			continue
+		}
+		if !isCASConflict(err) {
+			return nil, unavailable("write index", err)
+		}
+		// Another request won the race for this PAN: use its token and
+		// remove the record we just wrote.
+		_ = s.delete(ctx, s.kvMeta(tenant, "pan", tokens[j]))
+		data, _, rerr := s.kvRead(ctx, s.kvData(tenant, "idx/"+string(format), idx[p.i]))
+		if rerr != nil {
+			return nil, unavailable("read index", rerr)
+		}
+		tok := str(data, "token")
+		if tok == "" {
+			return nil, fmt.Errorf("%w: index entry vanished during a race", ErrUnavailable)
+		}
+		out[p.i] = Token{Token: tok, Meta: m, ExpiresAt: expiresAt(data), Reused: true}
+	}
+	return out, nil
+}
+
+func (s *Store) newToken(format Format, pan string) (string, error) {
+	if format == FormatPreserveLast4 {
+		return newPreserving(pan)
+	}
+	return newOpaque(PANPrefix)
+}
+
+// Detokenize returns the card a PAN token stands for. Unknown tokens, tokens
+// of another tenant and expired tokens are refused (ErrNotFound, ErrExpired);
+// an expired record is hard-deleted on the spot.
+func (s *Store) Detokenize(ctx context.Context, tenant, token string) (Card, Meta, error) {
+	if !ValidTenant(tenant) {
+		return Card{}, Meta{}, fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if !IsPANToken(token) && !IsPreservingToken(token) {
+		return Card{}, Meta{}, ErrNotFound
+	}
+	data, _, err := s.kvRead(ctx, s.kvData(tenant, "pan", token))
+	if err != nil {
+		return Card{}, Meta{}, unavailable("read token", err)
+	}
+	if data == nil {
+		return Card{}, Meta{}, ErrNotFound
+	}
+	if !s.now().Before(expiresAt(data)) {
+		_ = s.delete(ctx, s.kvMeta(tenant, "pan", token))
+		return Card{}, Meta{}, ErrExpired
+	}
+	c, err := s.decrypt(ctx, tenant, token, str(data, "ct"))
+	if err != nil {
+		return Card{}, Meta{}, err
+	}
+	return c, metaOf(c.PAN), nil
+}
+
+// TokenizeCVC stores a CVC for single use. The CVC itself lives only inside a
+// Vault response-wrapping token with the CVC lifetime: Vault destroys it on
+// first unwrap or when the lifetime ends, whichever comes first. The wrapping
+// token is kept in KV under the CVC token and never leaves cardproxy.
+func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error) {
+	if !ValidTenant(tenant) {
+		return "", time.Time{}, fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if !ValidCVC(cvc) {
+		return "", time.Time{}, fmt.Errorf("%w: a CVC is 3 or 4 digits", ErrInvalid)
+	}
+	sec, err := s.write(ctx, "sys/wrapping/wrap", map[string]any{"cvc": cvc})
+	if err != nil {
+		return "", time.Time{}, unavailable("wrap cvc", err)
+	}
+	if sec == nil || sec.WrapInfo == nil || sec.WrapInfo.Token == "" {
+		return "", time.Time{}, fmt.Errorf("%w: wrap cvc: no wrapping token in answer", ErrUnavailable)
+	}
+	tok, err := newOpaque(CVCPrefix)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	exp := s.now().Add(s.cfg.CVCTTL)
+	if err := s.kvWrite(ctx, s.kvData(tenant, "cvc", tok), map[string]any{
+		"w": sec.WrapInfo.Token, "expires_at": exp.Unix(),
+	}, 0); err != nil {
+		return "", time.Time{}, unavailable("write cvc token", err)
+	}
+	return tok, exp, nil
+}
+
+// DetokenizeCVC returns the CVC once. The KV entry is hard-deleted before the
+// unwrap, and Vault lets a wrapping token be unwrapped only once, so two
+// concurrent calls cannot both succeed. Used, expired, unknown and
+// other-tenant tokens all give ErrNotFound.
+func (s *Store) DetokenizeCVC(ctx context.Context, tenant, token string) (string, error) {
+	if !ValidTenant(tenant) {
+		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if !IsCVCToken(token) {
+		return "", ErrNotFound
+	}
+	data, _, err := s.kvRead(ctx, s.kvData(tenant, "cvc", token))
+	if err != nil {
+		return "", unavailable("read cvc token", err)
+	}
+	if data == nil {
+		return "", ErrNotFound
+	}
+	if err := s.delete(ctx, s.kvMeta(tenant, "cvc", token)); err != nil {
+		return "", unavailable("delete cvc token", err)
+	}
+	if !s.now().Before(expiresAt(data)) {
+		return "", ErrExpired
+	}
+	w := str(data, "w")
+	sec, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().UnwrapWithContext(ctx, w) })
+	if err != nil {
+		var re *api.ResponseError
+		if errors.As(err, &re) && re.StatusCode == 400 {
+			// "wrapping token is not valid or does not exist": used or expired.
+			return "", ErrNotFound
+		}
+		return "", unavailable("unwrap cvc", err)
+	}
+	if sec == nil || sec.Data == nil {
+		return "", ErrNotFound
+	}
+	cvc := str(sec.Data, "cvc")
+	if !ValidCVC(cvc) {
+		return "", ErrNotFound
+	}
+	return cvc, nil
+}
+
+// ValidCVC reports whether s is 3 or 4 ASCII digits.
+func ValidCVC(s string) bool {
+	if len(s) != 3 && len(s) != 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
