@@ -108,6 +108,7 @@ func (s *Store) DetokenizePolicy() string {
 path "TR/decrypt/PANKEY" { capabilities = ["update"] }
 path "KV/data/+/pan/*" { capabilities = ["read"] }
 path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
+path "KV/metadata/+/idx/*" { capabilities = ["delete"] }
 path "KV/data/+/cvc/*" { capabilities = ["read"] }
 path "KV/metadata/+/cvc/*" { capabilities = ["delete"] }
 path "sys/wrapping/unwrap" { capabilities = ["update"] }

@@ -355,6 +355,7 @@ func (s *Store) Tokenize(ctx context.Context, tenant string, format Format, card
 		rec := map[string]any{
 			"ct": cts[j], "brand": string(m.Brand), "last4": m.Last4,
 			"format": string(format), "expires_at": exp.Unix(), "created_at": now.Unix(),
+			"idx": idx[p.i],
 		}
 		if err := s.kvWrite(ctx, s.kvData(tenant, "pan", tokens[j]), rec, 0); err != nil {
 			if isCASConflict(err) {
@@ -414,7 +415,12 @@ func (s *Store) Detokenize(ctx context.Context, tenant, token string) (Card, Met
 		return Card{}, Meta{}, ErrNotFound
 	}
 	if !s.now().Before(expiresAt(data)) {
+		// Retention: the record and its dedupe entry go now, not at the
+		// next sweep.
 		_ = s.delete(ctx, s.kvMeta(tenant, "pan", token))
+		if id, f := str(data, "idx"), str(data, "format"); id != "" && f != "" {
+			_ = s.delete(ctx, s.kvMeta(tenant, "idx/"+f, id))
+		}
 		return Card{}, Meta{}, ErrExpired
 	}
 	c, err := s.decrypt(ctx, tenant, token, str(data, "ct"))

@@ -1,0 +1,160 @@
+// Package caddymodule holds cardproxy's Caddy modules:
+//
+//   - cardproxy            the app that owns the Vault connection (global option "cardproxy")
+//   - http.handlers.card_tokenize  ingress: card data in checkout bodies → tokens
+//
+// Import it (blank) into a Caddy build: cmd/cardproxy does, and so does
+// `xcaddy build --with github.com/cardproxy/cardproxy`.
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/cardproxy/cardproxy/vault"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// VaultConfig says how to reach HashiCorp Vault. String fields accept Caddy's
+// {env.NAME} and {file./path} placeholders, resolved when the config loads;
+// use them for secrets so the token never sits in the JSON config (which the
+// admin API serves). Empty fields fall back to Vault's standard environment
+// (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_NAMESPACE, …).
+type VaultConfig struct {
+	Address       string         `json:"address,omitempty"`
+	Token         string         `json:"token,omitempty"`
+	TokenFile     string         `json:"token_file,omitempty"`
+	Namespace     string         `json:"namespace,omitempty"`
+	CACert        string         `json:"ca_cert,omitempty"`
+	ClientCert    string         `json:"client_cert,omitempty"`
+	ClientKey     string         `json:"client_key,omitempty"`
+	TLSServerName string         `json:"tls_server_name,omitempty"`
+	KVMount       string         `json:"kv_mount,omitempty"`
+	TransitMount  string         `json:"transit_mount,omitempty"`
+	PANKey        string         `json:"pan_key,omitempty"`
+	IndexKey      string         `json:"index_key,omitempty"`
+	Timeout       caddy.Duration `json:"timeout,omitempty"`
+	// AutoSetup creates the mounts, keys and policies at start-up (needs a
+	// token allowed to do so). Off by default: production runs
+	// `cardproxy vault-init` once with an admin token, then cardproxy with
+	// the narrow cardproxy-tokenize / cardproxy-detokenize policies.
+	AutoSetup bool `json:"auto_setup,omitempty"`
+}
+
+// App is the "cardproxy" Caddy app: one Vault connection and the token
+// settings shared by all cardproxy handlers of a config.
+type App struct {
+	Vault VaultConfig `json:"vault,omitempty"`
+	// Tenant scopes tokens (default "default"); handlers may override it.
+	Tenant string `json:"tenant,omitempty"`
+	// TokenTTL is the lifetime of PAN tokens (default 8760h).
+	TokenTTL caddy.Duration `json:"token_ttl,omitempty"`
+	// CVCTTL is the lifetime of unused CVC tokens (default 10m, max 1h).
+	CVCTTL caddy.Duration `json:"cvc_ttl,omitempty"`
+
+	store  *vault.Store
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "cardproxy",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// DefaultTenant is used when neither the app nor the handler names one.
+const DefaultTenant = "default"
+
+// Provision resolves placeholders and builds the Vault client.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	if a.Tenant == "" {
+		a.Tenant = DefaultTenant
+	}
+	repl := caddy.NewReplacer()
+	cfg, err := a.vaultConfig(repl)
+	if err != nil {
+		return err
+	}
+	a.store, err = vault.New(cfg)
+	if err != nil {
+		return err
+	}
+	if a.Vault.AutoSetup {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := a.store.Setup(sctx); err != nil {
+			return fmt.Errorf("cardproxy: vault auto_setup: %w", err)
+		}
+		a.logger.Info("vault ready (auto_setup)", zap.String("kv_mount", cfg.KVMount), zap.String("transit_mount", cfg.TransitMount))
+	}
+	return nil
+}
+
+func (a *App) vaultConfig(repl *caddy.Replacer) (vault.Config, error) {
+	r := func(s string) string { return repl.ReplaceKnown(s, "") }
+	v := a.Vault
+	cfg := vault.Config{
+		Address:       r(v.Address),
+		Token:         r(v.Token),
+		TokenFile:     r(v.TokenFile),
+		Namespace:     r(v.Namespace),
+		CACert:        r(v.CACert),
+		ClientCert:    r(v.ClientCert),
+		ClientKey:     r(v.ClientKey),
+		TLSServerName: r(v.TLSServerName),
+		KVMount:       r(v.KVMount),
+		TransitMount:  r(v.TransitMount),
+		PANKey:        r(v.PANKey),
+		IndexKey:      r(v.IndexKey),
+		Timeout:       time.Duration(v.Timeout),
+		TokenTTL:      time.Duration(a.TokenTTL),
+		CVCTTL:        time.Duration(a.CVCTTL),
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("cardproxy: %w", err)
+	}
+	return cfg, nil
+}
+
+// Validate checks the tenant name.
+func (a *App) Validate() error {
+	if !vault.ValidTenant(a.Tenant) {
+		return fmt.Errorf("cardproxy: invalid tenant %q (letters, digits, '-' and '_', up to 64)", a.Tenant)
+	}
+	return nil
+}
+
+// Start checks that Vault answers. A Vault that is down at start-up is logged
+// loudly but does not stop Caddy: handlers fail closed (503) per request until
+// it is back.
+func (a *App) Start() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := a.store.Health(ctx); err != nil {
+		a.logger.Error("vault is not reachable; card requests will be refused with 503 until it is", zap.Error(err))
+	}
+	return nil
+}
+
+// Stop does nothing: the Vault client holds no resources that need closing.
+func (a *App) Stop() error { return nil }
+
+// Store returns the token vault.
+func (a *App) Store() *vault.Store { return a.store }
+
+// Interface guards.
+var (
+	_ caddy.App         = (*App)(nil)
+	_ caddy.Provisioner = (*App)(nil)
+	_ caddy.Validator   = (*App)(nil)
+)

@@ -1,0 +1,247 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("cardproxy", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("card_tokenize", parseTokenize)
+	// After request_body (so its size limit applies first), before the
+	// handlers that forward or answer.
+	httpcaddyfile.RegisterDirectiveOrder("card_tokenize", httpcaddyfile.After, "request_body")
+}
+
+// parseGlobalOption parses the global "cardproxy" block:
+//
+//	{
+//		cardproxy {
+//			vault {
+//				address    {env.VAULT_ADDR}
+//				token      {env.VAULT_TOKEN}      # or: token_file /run/secrets/vault-token
+//				namespace  <ns>
+//				ca_cert    <file>
+//				client_cert <file>
+//				client_key  <file>
+//				tls_server_name <name>
+//				kv_mount   cardproxy
+//				transit_mount cardproxy-transit
+//				pan_key    pan
+//				index_key  pan-index
+//				timeout    10s
+//				auto_setup
+//			}
+//			tenant    shop-1
+//			token_ttl 8760h
+//			cvc_ttl   10m
+//		}
+//	}
+func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "cardproxy", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "vault":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			for d.NextBlock(1) {
+				key := d.Val()
+				if key == "auto_setup" {
+					if d.NextArg() {
+						return d.ArgErr()
+					}
+					a.Vault.AutoSetup = true
+					continue
+				}
+				var val string
+				if !d.Args(&val) || d.NextArg() {
+					return d.Errf("vault %s takes exactly one value", key)
+				}
+				switch key {
+				case "address":
+					a.Vault.Address = val
+				case "token":
+					a.Vault.Token = val
+				case "token_file":
+					a.Vault.TokenFile = val
+				case "namespace":
+					a.Vault.Namespace = val
+				case "ca_cert":
+					a.Vault.CACert = val
+				case "client_cert":
+					a.Vault.ClientCert = val
+				case "client_key":
+					a.Vault.ClientKey = val
+				case "tls_server_name":
+					a.Vault.TLSServerName = val
+				case "kv_mount":
+					a.Vault.KVMount = val
+				case "transit_mount":
+					a.Vault.TransitMount = val
+				case "pan_key":
+					a.Vault.PANKey = val
+				case "index_key":
+					a.Vault.IndexKey = val
+				case "timeout":
+					dur, err := caddy.ParseDuration(val)
+					if err != nil {
+						return d.Errf("vault timeout: %v", err)
+					}
+					a.Vault.Timeout = caddy.Duration(dur)
+				default:
+					return d.Errf("unknown vault option %q", key)
+				}
+			}
+		case "tenant":
+			if !d.Args(&a.Tenant) || d.NextArg() {
+				return d.ArgErr()
+			}
+		case "token_ttl", "cvc_ttl":
+			key := d.Val()
+			var val string
+			if !d.Args(&val) || d.NextArg() {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(val)
+			if err != nil {
+				return d.Errf("%s: %v", key, err)
+			}
+			if key == "token_ttl" {
+				a.TokenTTL = caddy.Duration(dur)
+			} else {
+				a.CVCTTL = caddy.Duration(dur)
+			}
+		default:
+			return d.Errf("unknown cardproxy option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+func parseTokenize(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	t := new(Tokenize)
+	err := t.UnmarshalCaddyfile(h.Dispenser)
+	return t, err
+}
+
+// UnmarshalCaddyfile parses:
+//
+//	card_tokenize {
+//		pan          <field>...
+//		cvc          <field>...
+//		expiry       <field>...
+//		expiry_month <field>...
+//		expiry_year  <field>...
+//		holder       <field>...
+//		ignore       <field>...
+//		format       opaque|preserve_last4
+//		auto_detect  on|off
+//		max_body     <size>
+//		metadata     headers|none
+//		expose_bin
+//		tenant       <name>
+//	}
+func (t *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		key := d.Val()
+		args := d.RemainingArgs()
+		one := func() (string, error) {
+			if len(args) != 1 {
+				return "", d.Errf("%s takes exactly one value", key)
+			}
+			return args[0], nil
+		}
+		switch key {
+		case "pan", "cvc", "expiry", "expiry_month", "expiry_year", "holder", "ignore":
+			if len(args) == 0 {
+				return d.Errf("%s needs at least one field name", key)
+			}
+			dst := map[string]*[]string{
+				"pan": &t.PAN, "cvc": &t.CVC, "expiry": &t.Expiry, "expiry_month": &t.ExpiryMonth,
+				"expiry_year": &t.ExpiryYear, "holder": &t.Holder, "ignore": &t.Ignore,
+			}[key]
+			*dst = append(*dst, args...)
+		case "format":
+			v, err := one()
+			if err != nil {
+				return err
+			}
+			t.Format = v
+		case "auto_detect":
+			v, err := one()
+			if err != nil {
+				return err
+			}
+			var on bool
+			switch v {
+			case "on", "true":
+				on = true
+			case "off", "false":
+			default:
+				if on, err = strconv.ParseBool(v); err != nil {
+					return d.Errf("auto_detect must be on or off, not %q", v)
+				}
+			}
+			t.AutoDetect = &on
+		case "max_body":
+			v, err := one()
+			if err != nil {
+				return err
+			}
+			n, err := humanize.ParseBytes(v)
+			if err != nil || n == 0 {
+				return d.Errf("max_body: invalid size %q", v)
+			}
+			t.MaxBody = int64(n)
+		case "metadata":
+			v, err := one()
+			if err != nil {
+				return err
+			}
+			t.Metadata = v
+		case "expose_bin":
+			if len(args) != 0 {
+				return d.ArgErr()
+			}
+			t.ExposeBIN = true
+		case "tenant":
+			v, err := one()
+			if err != nil {
+				return err
+			}
+			t.Tenant = v
+		default:
+			return d.Errf("unknown card_tokenize option %q", key)
+		}
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ caddyfile.Unmarshaler = (*Tokenize)(nil)
+	_ caddyfile.Unmarshaler = (*App)(nil)
+)

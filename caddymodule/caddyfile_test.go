@@ -1,0 +1,153 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+func TestParseTokenize(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`card_tokenize {
+		pan     card_number gateway_info.card_number payment[cc_number]
+		cvc     cvc card_cvc gateway_info.cvc
+		expiry  card_expiry gateway_info.card_expiry_date
+		expiry_month payment[cc_exp_month]
+		expiry_year  payment[cc_exp_year]
+		holder  gateway_info.card_holder_name
+		ignore  order_id
+		format  preserve_last4
+		auto_detect off
+		max_body 64KiB
+		metadata none
+		expose_bin
+		tenant shop-2
+	}`)
+	var tk Tokenize
+	if err := tk.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	if len(tk.PAN) != 3 || tk.PAN[2] != "payment[cc_number]" || len(tk.CVC) != 3 || len(tk.Expiry) != 2 ||
+		len(tk.ExpiryMonth) != 1 || len(tk.ExpiryYear) != 1 || len(tk.Holder) != 1 || len(tk.Ignore) != 1 {
+		t.Fatalf("fields: %+v", tk)
+	}
+	if tk.Format != "preserve_last4" || tk.AutoDetect == nil || *tk.AutoDetect || tk.MaxBody != 64*1024 ||
+		tk.Metadata != "none" || !tk.ExposeBIN || tk.Tenant != "shop-2" {
+		t.Fatalf("options: %+v", tk)
+	}
+}
+
+func TestParseTokenizeErrors(t *testing.T) {
+	for _, in := range []string{
+		`card_tokenize extra`,
+		"card_tokenize {\n pan\n}",
+		"card_tokenize {\n format\n}",
+		"card_tokenize {\n format a b\n}",
+		"card_tokenize {\n auto_detect maybe\n}",
+		"card_tokenize {\n max_body lots\n}",
+		"card_tokenize {\n expose_bin yes\n}",
+		"card_tokenize {\n bogus 1\n}",
+	} {
+		var tk Tokenize
+		if err := tk.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err == nil {
+			t.Errorf("%q parsed without error", in)
+		}
+	}
+}
+
+func TestParseGlobal(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`cardproxy {
+		vault {
+			address {env.VAULT_ADDR}
+			token_file /run/secrets/vault-token
+			namespace ns1
+			ca_cert /etc/vault-ca.pem
+			tls_server_name vault.internal
+			kv_mount cp
+			transit_mount cp-transit
+			timeout 3s
+			auto_setup
+		}
+		tenant shop-1
+		token_ttl 720h
+		cvc_ttl 5m
+	}`)
+	v, err := parseGlobalOption(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := v.(httpcaddyfile.App)
+	if app.Name != "cardproxy" {
+		t.Fatalf("app name %q", app.Name)
+	}
+	var a App
+	if err := json.Unmarshal(app.Value, &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Vault.Address != "{env.VAULT_ADDR}" || a.Vault.TokenFile != "/run/secrets/vault-token" || !a.Vault.AutoSetup ||
+		a.Vault.KVMount != "cp" || a.Vault.TransitMount != "cp-transit" || time.Duration(a.Vault.Timeout) != 3*time.Second ||
+		a.Tenant != "shop-1" || time.Duration(a.TokenTTL) != 720*time.Hour || time.Duration(a.CVCTTL) != 5*time.Minute {
+		t.Fatalf("parsed %+v", a)
+	}
+	// Placeholders stay placeholders in the JSON (resolved at provision).
+	if !strings.Contains(string(app.Value), "{env.VAULT_ADDR}") {
+		t.Fatal("placeholder resolved into the JSON config")
+	}
+	for _, bad := range []string{
+		`cardproxy { vault { address } }`,
+		`cardproxy { vault { bogus x } }`,
+		`cardproxy { token_ttl soon }`,
+		`cardproxy { mystery }`,
+	} {
+		if _, err := parseGlobalOption(caddyfile.NewTestDispenser(bad), nil); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// The directive sorts after request_body and before reverse_proxy/respond.
+func TestAdaptOrder(t *testing.T) {
+	cf := `{
+		cardproxy {
+			vault {
+				address http://127.0.0.1:8200
+				token {env.VAULT_TOKEN}
+			}
+		}
+	}
+	:8080 {
+		respond "hi"
+		reverse_proxy localhost:3000
+		card_tokenize {
+			pan card_number
+		}
+		request_body {
+			max_size 2MB
+		}
+	}`
+	adapter := getAdapter("caddyfile")
+	out, warn, err := adapter.Adapt([]byte(cf), nil)
+	if err != nil {
+		t.Fatal(err, warn)
+	}
+	s := string(out)
+	rb, ct, rp := strings.Index(s, `"handler":"request_body"`), strings.Index(s, `"handler":"card_tokenize"`), strings.Index(s, `"handler":"reverse_proxy"`)
+	rs := strings.Index(s, `"handler":"static_response"`)
+	if rb < 0 || ct < 0 || rp < 0 || rs < 0 || !(rb < ct && ct < rp && ct < rs) {
+		t.Fatalf("handler order wrong: request_body %d, card_tokenize %d, reverse_proxy %d, respond %d\n%s", rb, ct, rp, rs, s)
+	}
+	if !strings.Contains(s, `"apps":{"cardproxy":`) && !strings.Contains(s, `"cardproxy":{"vault"`) {
+		t.Fatalf("cardproxy app missing:\n%s", s)
+	}
+	if strings.Contains(s, "VAULT_TOKEN\":") {
+		t.Fatal("token value in config")
+	}
+	var cfg caddy.Config
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+}
