@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# scripts/test.sh — cardproxy's test command (README and CI run exactly this).
+#
+# Gets a real Vault (scripts/vault.sh: PATH, cache, or a build from the Go
+# module proxy on first run), then vet, gofmt and every Go test against it.
+# Extra arguments go to `go test` (e.g. scripts/test.sh -run Tokenize -v).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+CARDPROXY_VAULT_BIN="$("$here/scripts/vault.sh" path)"
+export CARDPROXY_VAULT_BIN
+echo "test: using vault $("$CARDPROXY_VAULT_BIN" version 2>/dev/null | head -1) at $CARDPROXY_VAULT_BIN"
+
+echo "test: go vet"
+go vet ./...
+unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.demo/*'))"
+if [[ -n "$unformatted" ]]; then
+	echo "test: gofmt needed on:"; echo "$unformatted"; exit 1
+fi
+
+echo "test: go test"
+# -count=1: never a cached pass; the Vault-backed tests must really run.
+go test -count=1 "$@" ./...
