@@ -21,6 +21,7 @@ const (
 	String Kind = iota // JSON string, form value, multipart text part
 	Number             // JSON number
 	Other              // JSON true/false/null: found but never replaced
+	Object             // a whole JSON object or array (its leaves are listed too)
 )
 
 // Encoding is the body format a Field came from.
@@ -203,3 +204,6 @@ func (p Pattern) String() string {
 	}
 	return s
 }
+
+// Span returns the field's byte range in the body it was scanned from.
+func (f *Field) Span() (start, end int) { return f.start, f.end }

@@ -14,7 +14,8 @@ const MaxDepth = 128
 // where, never what the value was.
 var ErrMalformed = errors.New("malformed body")
 
-// ScanJSON returns every string, number and literal leaf of a JSON document.
+// ScanJSON returns every string, number and literal leaf of a JSON document,
+// and every object and array (Kind Object) with its whole byte range.
 // The document is validated first: truncated or otherwise invalid JSON is an
 // error, never a partial scan.
 func ScanJSON(body []byte) ([]Field, error) {
@@ -57,55 +58,17 @@ func (s *jscan) value(path []string, depth int) error {
 		return fmt.Errorf("%w: JSON nested deeper than %d levels", ErrMalformed, MaxDepth)
 	}
 	switch c := s.b[s.i]; {
-	case c == '{':
-		s.i++
-		s.ws()
-		if s.b[s.i] == '}' {
-			s.i++
-			return nil
+	case c == '{' || c == '[':
+		idx := len(s.out)
+		s.out = append(s.out, Field{Path: path, Kind: Object, Enc: JSON, start: s.i})
+		var err error
+		if c == '{' {
+			err = s.object(path, depth)
+		} else {
+			err = s.array(path, depth)
 		}
-		for {
-			s.ws()
-			start := s.i
-			end := s.skipString()
-			key, err := unquote(s.b[start:end])
-			if err != nil {
-				return err
-			}
-			s.ws()
-			s.i++ // ':'
-			s.ws()
-			if err := s.value(append(path[:len(path):len(path)], key), depth+1); err != nil {
-				return err
-			}
-			s.ws()
-			if s.b[s.i] == ',' {
-				s.i++
-				continue
-			}
-			s.i++ // '}'
-			return nil
-		}
-	case c == '[':
-		s.i++
-		s.ws()
-		if s.b[s.i] == ']' {
-			s.i++
-			return nil
-		}
-		for n := 0; ; n++ {
-			s.ws()
-			if err := s.value(append(path[:len(path):len(path)], strconv.Itoa(n)), depth+1); err != nil {
-				return err
-			}
-			s.ws()
-			if s.b[s.i] == ',' {
-				s.i++
-				continue
-			}
-			s.i++ // ']'
-			return nil
-		}
+		s.out[idx].end = s.i
+		return err
 	case c == '"':
 		start := s.i
 		end := s.skipString()
@@ -129,6 +92,63 @@ func (s *jscan) value(path []string, depth int) error {
 	}
 	return nil
 }
+
+func (s *jscan) object(path []string, depth int) error {
+	s.i++ // '{'
+	s.ws()
+	if s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		start := s.i
+		end := s.skipString()
+		key, err := unquote(s.b[start:end])
+		if err != nil {
+			return err
+		}
+		s.ws()
+		s.i++ // ':'
+		s.ws()
+		if err := s.value(append(path[:len(path):len(path)], key), depth+1); err != nil {
+			return err
+		}
+		s.ws()
+		if s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		s.i++ // '}'
+		return nil
+	}
+}
+
+func (s *jscan) array(path []string, depth int) error {
+	s.i++ // '['
+	s.ws()
+	if s.b[s.i] == ']' {
+		s.i++
+		return nil
+	}
+	for n := 0; ; n++ {
+		s.ws()
+		if err := s.value(append(path[:len(path):len(path)], strconv.Itoa(n)), depth+1); err != nil {
+			return err
+		}
+		s.ws()
+		if s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		s.i++ // ']'
+		return nil
+	}
+}
+
+// Raw returns the field's raw bytes in body (for Object fields: the whole
+// object or array).
+func (f *Field) Raw(body []byte) []byte { return body[f.start:f.end] }
 
 func isNumByte(c byte) bool {
 	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'

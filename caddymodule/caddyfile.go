@@ -17,6 +17,11 @@ func init() {
 	// After request_body (so its size limit applies first), before the
 	// handlers that forward or answer.
 	httpcaddyfile.RegisterDirectiveOrder("card_tokenize", httpcaddyfile.After, "request_body")
+	// Terminal handlers: sorted like reverse_proxy (they proxy / answer).
+	httpcaddyfile.RegisterHandlerDirective("card_detokenize", parseDetokenize)
+	httpcaddyfile.RegisterDirectiveOrder("card_detokenize", httpcaddyfile.Before, "reverse_proxy")
+	httpcaddyfile.RegisterHandlerDirective("card_3ds_relay", parseRelay)
+	httpcaddyfile.RegisterDirectiveOrder("card_3ds_relay", httpcaddyfile.Before, "reverse_proxy")
 }
 
 // parseGlobalOption parses the global "cardproxy" block:
@@ -244,4 +249,134 @@ func (t *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 var (
 	_ caddyfile.Unmarshaler = (*Tokenize)(nil)
 	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Detokenize)(nil)
+	_ caddyfile.Unmarshaler = (*Relay3DS)(nil)
 )
+
+func parseDetokenize(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	d := new(Detokenize)
+	err := d.UnmarshalCaddyfile(h.Dispenser)
+	return d, err
+}
+
+// UnmarshalCaddyfile parses:
+//
+//	card_detokenize [<upstream>] {
+//		upstream        https://testapi.multisafepay.com
+//		preset          multisafepay|adyen|stripe|checkout
+//		pan|cvc|expiry|expiry_month|expiry_year|holder <field>...
+//		ca_cert         <pem file>
+//		tls_server_name <name>
+//		insecure_plain_http_upstream
+//		api_key         {env.MSP_API_KEY}
+//		api_key_header  api_key|X-API-Key|bearer|<header>
+//		relay_3ds       https://shop.example/3ds
+//		relay_ttl       10m
+//		max_body        1MiB
+//		max_response    4MiB
+//		timeout         60s
+//		tenant          <name>
+//	}
+func (d *Detokenize) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
+	disp.Next()
+	if disp.NextArg() {
+		d.Upstream = disp.Val()
+		if disp.NextArg() {
+			return disp.ArgErr()
+		}
+	}
+	for disp.NextBlock(0) {
+		key := disp.Val()
+		args := disp.RemainingArgs()
+		one := func() (string, error) {
+			if len(args) != 1 {
+				return "", disp.Errf("%s takes exactly one value", key)
+			}
+			return args[0], nil
+		}
+		var err error
+		var v string
+		switch key {
+		case "pan", "cvc", "expiry", "expiry_month", "expiry_year", "holder":
+			if len(args) == 0 {
+				return disp.Errf("%s needs at least one field name", key)
+			}
+			dst := map[string]*[]string{"pan": &d.PAN, "cvc": &d.CVC, "expiry": &d.Expiry,
+				"expiry_month": &d.ExpiryMonth, "expiry_year": &d.ExpiryYear, "holder": &d.Holder}[key]
+			*dst = append(*dst, args...)
+		case "insecure_plain_http_upstream":
+			if len(args) != 0 {
+				return disp.ArgErr()
+			}
+			d.InsecurePlainHTTPUpstream = true
+		case "max_body", "max_response":
+			if v, err = one(); err != nil {
+				return err
+			}
+			n, perr := humanize.ParseBytes(v)
+			if perr != nil || n == 0 {
+				return disp.Errf("%s: invalid size %q", key, v)
+			}
+			if key == "max_body" {
+				d.MaxBody = int64(n)
+			} else {
+				d.MaxResponse = int64(n)
+			}
+		case "timeout", "relay_ttl":
+			if v, err = one(); err != nil {
+				return err
+			}
+			dur, perr := caddy.ParseDuration(v)
+			if perr != nil {
+				return disp.Errf("%s: %v", key, perr)
+			}
+			if key == "timeout" {
+				d.Timeout = caddy.Duration(dur)
+			} else {
+				d.RelayTTL = caddy.Duration(dur)
+			}
+		case "upstream", "preset", "ca_cert", "tls_server_name", "api_key", "api_key_header", "relay_3ds", "tenant":
+			if v, err = one(); err != nil {
+				return err
+			}
+			*map[string]*string{"upstream": &d.Upstream, "preset": &d.Preset, "ca_cert": &d.CACert,
+				"tls_server_name": &d.TLSServerName, "api_key": &d.APIKey, "api_key_header": &d.APIKeyHeader,
+				"relay_3ds": &d.Relay3DS, "tenant": &d.Tenant}[key] = v
+		default:
+			return disp.Errf("unknown card_detokenize option %q", key)
+		}
+	}
+	if d.Upstream == "" {
+		return disp.Err("card_detokenize needs an upstream (the PSP's https:// base URL)")
+	}
+	return nil
+}
+
+func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	r := new(Relay3DS)
+	err := r.UnmarshalCaddyfile(h.Dispenser)
+	return r, err
+}
+
+// UnmarshalCaddyfile parses:
+//
+//	card_3ds_relay {
+//		tenant <name>
+//	}
+func (r *Relay3DS) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "tenant":
+			if !d.Args(&r.Tenant) || d.NextArg() {
+				return d.ArgErr()
+			}
+		default:
+			return d.Errf("unknown card_3ds_relay option %q", d.Val())
+		}
+	}
+	return nil
+}

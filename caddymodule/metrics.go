@@ -61,3 +61,38 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error)
 	}
 	return c, nil
 }
+
+type egressMetrics struct {
+	requests    *prometheus.CounterVec
+	detokenized *prometheus.CounterVec
+	masked      prometheus.Counter
+}
+
+func registerEgressMetrics(reg prometheus.Registerer) (*egressMetrics, error) {
+	m := &egressMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "cardproxy", Name: "detokenize_requests_total",
+			Help: "Egress requests by outcome (forwarded, psp_unreachable, or the refusal code).",
+		}, []string{"result"}),
+		detokenized: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "cardproxy", Name: "detokenizations_total",
+			Help: "Token lookups on the egress by kind (pan, cvc) and result (ok, unknown, expired, tampered, vault_error).",
+		}, []string{"kind", "result"}),
+		masked: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "cardproxy", Name: "psp_response_pans_masked_total",
+			Help: "Card numbers found and masked in PSP answers.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.detokenized, err = register(reg, m.detokenized); err != nil {
+		return nil, err
+	}
+	m.masked, err = register(reg, m.masked)
+	return m, err
+}

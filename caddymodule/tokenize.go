@@ -149,9 +149,18 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 			t.rules = append(t.rules, rule{pat: bodyrewrite.ParsePattern(n), role: g.role})
 		}
 	}
+	// 3-D Secure return payloads are never card data: keep auto-detect off
+	// them (a numeric MD can pass Luhn), so they reach the app untouched.
+	for _, n := range threeDSFields {
+		t.rules = append(t.rules, rule{pat: bodyrewrite.ParsePattern("**." + n), role: roleIgnore})
+	}
 	t.metrics, err = registerMetrics(reg)
 	return err
 }
+
+// threeDSFields are the 3-D Secure and PSP return fields auto-detect skips.
+var threeDSFields = []string{"PaRes", "PaReq", "MD", "TermUrl", "cres", "creq", "threeDSSessionData",
+	"redirectResult", "transactionid", "payload", "payment_intent", "payment_intent_client_secret", "cko-session-id"}
 
 // Validate checks the configuration.
 func (t *Tokenize) Validate() error {
@@ -389,6 +398,9 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 	cvcIdx := map[string]*cvcGroup{}
 	for i := range fields {
 		f := &fields[i]
+		if f.Kind == bodyrewrite.Object {
+			continue
+		}
 		if f.Kind != bodyrewrite.Other && vault.TokenPattern.MatchString(f.Value) {
 			return nil, &httpError{Status: http.StatusBadRequest, Code: "token_not_allowed",
 				Message: fmt.Sprintf("field %q carries a cardproxy token; tokens are issued by cardproxy and cannot be submitted by clients", f.Name())}

@@ -99,6 +99,9 @@ path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
 path "KV/data/+/idx/*" { capabilities = ["create", "read", "update"] }
 path "KV/data/+/cvc/*" { capabilities = ["create"] }
 path "sys/wrapping/wrap" { capabilities = ["update"] }
+# 3-D Secure relay pages are served (once) by the ingress.
+path "KV/data/+/relay/*" { capabilities = ["read"] }
+path "KV/metadata/+/relay/*" { capabilities = ["delete"] }
 `)
 }
 
@@ -112,5 +115,7 @@ path "KV/metadata/+/idx/*" { capabilities = ["delete"] }
 path "KV/data/+/cvc/*" { capabilities = ["read"] }
 path "KV/metadata/+/cvc/*" { capabilities = ["delete"] }
 path "sys/wrapping/unwrap" { capabilities = ["update"] }
+# 3-D Secure POST redirects are stored by the egress for the ingress to serve.
+path "KV/data/+/relay/*" { capabilities = ["create"] }
 `)
 }

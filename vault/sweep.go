@@ -7,7 +7,7 @@ import (
 
 // SweepResult counts what Sweep removed.
 type SweepResult struct {
-	Tokens, Index, CVCs int
+	Tokens, Index, CVCs, Relays int
 }
 
 // Sweep hard-deletes (all versions and metadata) every expired PAN record,
@@ -52,6 +52,9 @@ func (s *Store) Sweep(ctx context.Context, tenant string) (SweepResult, error) {
 		}
 	}
 	if err := sweep("cvc", &res.CVCs); err != nil {
+		return res, err
+	}
+	if err := sweep("relay", &res.Relays); err != nil {
 		return res, err
 	}
 	return res, nil

@@ -1,0 +1,589 @@
+package caddymodule
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/cardproxy/cardproxy/bodyrewrite"
+	"github.com/cardproxy/cardproxy/vault"
+)
+
+func init() {
+	caddy.RegisterModule(Detokenize{})
+}
+
+// Detokenize is the egress handler: the app sends its PSP request with
+// cardproxy tokens; Detokenize swaps the card data back in and sends the
+// request to ONE fixed upstream (the PSP), then scans the answer for card
+// numbers before the app sees it.
+//
+// It proxies by itself instead of handing over to reverse_proxy, so the card
+// data it restores can only ever go to the upstream in its own config: no
+// placeholder, Host header, absolute-form URI or redirect can send it
+// elsewhere. Redirects are never followed; proxy environment variables are
+// ignored.
+type Detokenize struct {
+	// Upstream is the PSP base URL, e.g. https://testapi.multisafepay.com.
+	// The request path is appended to its path. Must be https://.
+	Upstream string `json:"upstream"`
+	// InsecurePlainHTTPUpstream allows an http:// upstream (local tests
+	// only). Card data would cross the network unencrypted.
+	InsecurePlainHTTPUpstream bool `json:"insecure_plain_http_upstream,omitempty"`
+	// CACert is a PEM file of CAs to trust for the upstream (default: the
+	// system pool). TLSServerName overrides the name checked.
+	CACert        string `json:"ca_cert,omitempty"`
+	TLSServerName string `json:"tls_server_name,omitempty"`
+
+	// Preset names a PSP field map: multisafepay, adyen, stripe, checkout.
+	Preset      string   `json:"preset,omitempty"`
+	PAN         []string `json:"pan,omitempty"`
+	CVC         []string `json:"cvc,omitempty"`
+	Expiry      []string `json:"expiry,omitempty"`
+	ExpiryMonth []string `json:"expiry_month,omitempty"`
+	ExpiryYear  []string `json:"expiry_year,omitempty"`
+	Holder      []string `json:"holder,omitempty"`
+
+	Tenant string `json:"tenant,omitempty"`
+	// MaxBody limits the app's request body (default 1 MiB); MaxResponse
+	// the PSP answers cardproxy scans (default 4 MiB; larger → 502).
+	MaxBody     int64 `json:"max_body,omitempty"`
+	MaxResponse int64 `json:"max_response,omitempty"`
+	// Timeout for the whole upstream exchange (default 60s).
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	// APIKey, when set, is added to every upstream request (and any key
+	// the app sent is removed), so the app need not hold it. Use an
+	// {env.*} or {file.*} placeholder. APIKeyHeader defaults to the
+	// preset's: "api_key" (MultiSafepay), "X-API-Key" (Adyen), "bearer".
+	APIKey       string `json:"api_key,omitempty"`
+	APIKeyHeader string `json:"api_key_header,omitempty"`
+
+	// Relay3DS, when set, is the public base URL of a card_3ds_relay route
+	// on the ingress (e.g. https://shop.example/3ds). POST-style 3-D Secure
+	// redirects in PSP answers (Adyen action.method POST, MultiSafepay
+	// customer_verification form) are stored in Vault for RelayTTL (default
+	// 10m) and replaced by a plain GET redirect to that URL.
+	Relay3DS string         `json:"relay_3ds,omitempty"`
+	RelayTTL caddy.Duration `json:"relay_ttl,omitempty"`
+
+	store    *vault.Store
+	tenant   string
+	upstream *url.URL
+	client   *http.Client
+	rules    []rule
+	preset   Preset
+	apiKey   string
+	logger   *zap.Logger
+	metrics  *egressMetrics
+}
+
+// CaddyModule returns the Caddy module information.
+func (Detokenize) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.card_detokenize",
+		New: func() caddy.Module { return new(Detokenize) },
+	}
+}
+
+// Provision builds the upstream client and the field rules.
+func (d *Detokenize) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("cardproxy")
+	if err != nil {
+		return fmt.Errorf("card_detokenize: loading cardproxy app: %w", err)
+	}
+	return d.setup(appIface.(*App), ctx.Logger(), ctx.GetMetricsRegistry())
+}
+
+func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
+	d.logger = logger
+	d.store = app.Store()
+	d.tenant = d.Tenant
+	if d.tenant == "" {
+		d.tenant = app.Tenant
+	}
+	if d.MaxBody == 0 {
+		d.MaxBody = DefaultMaxBody
+	}
+	if d.MaxResponse == 0 {
+		d.MaxResponse = 4 << 20
+	}
+	if d.Timeout == 0 {
+		d.Timeout = caddy.Duration(60 * time.Second)
+	}
+	if d.RelayTTL == 0 {
+		d.RelayTTL = caddy.Duration(10 * time.Minute)
+	}
+	if d.Preset != "" {
+		p, ok := Presets[d.Preset]
+		if !ok {
+			return fmt.Errorf("card_detokenize: unknown preset %q (have multisafepay, adyen, stripe, checkout)", d.Preset)
+		}
+		d.preset = p
+	}
+	repl := caddy.NewReplacer()
+	d.apiKey = repl.ReplaceKnown(d.APIKey, "")
+	if d.APIKey != "" && d.apiKey == "" {
+		return fmt.Errorf("card_detokenize: api_key resolved to an empty value")
+	}
+	if d.APIKeyHeader == "" {
+		d.APIKeyHeader = d.preset.APIKeyHeader
+	}
+	if d.apiKey != "" && d.APIKeyHeader == "" {
+		return fmt.Errorf("card_detokenize: api_key needs api_key_header (or a preset)")
+	}
+
+	u, err := url.Parse(repl.ReplaceKnown(d.Upstream, ""))
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("card_detokenize: upstream must be a plain base URL like https://api.psp.example, got %q", d.Upstream)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && d.InsecurePlainHTTPUpstream:
+		logger.Warn("card_detokenize: INSECURE plain-HTTP upstream: card data will cross the network unencrypted; never use this outside local tests",
+			zap.String("upstream", u.Redacted()))
+	default:
+		return fmt.Errorf("card_detokenize: refusing upstream %q: card data only goes to an https:// upstream (insecure_plain_http_upstream allows http:// for local tests)", d.Upstream)
+	}
+	d.upstream = u
+
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: d.TLSServerName}
+	if d.CACert != "" {
+		pem, err := os.ReadFile(repl.ReplaceKnown(d.CACert, ""))
+		if err != nil {
+			return fmt.Errorf("card_detokenize: ca_cert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("card_detokenize: ca_cert %s holds no PEM certificates", d.CACert)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	d.client = &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 nil, // never via HTTP(S)_PROXY: card data goes straight to the PSP
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       tlsCfg,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConnsPerHost:   32,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: time.Duration(d.Timeout),
+			DisableCompression:    true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       time.Duration(d.Timeout),
+	}
+
+	d.rules = nil
+	for _, g := range []struct {
+		names []string
+		role  fieldRole
+	}{
+		{append(append([]string{}, d.preset.PAN...), d.PAN...), rolePAN},
+		{append(append([]string{}, d.preset.CVC...), d.CVC...), roleCVC},
+		{append(append([]string{}, d.preset.Expiry...), d.Expiry...), roleExpiry},
+		{append(append([]string{}, d.preset.ExpiryMonth...), d.ExpiryMonth...), roleExpiryMonth},
+		{append(append([]string{}, d.preset.ExpiryYear...), d.ExpiryYear...), roleExpiryYear},
+		{append(append([]string{}, d.preset.Holder...), d.Holder...), roleHolder},
+	} {
+		for _, n := range g.names {
+			d.rules = append(d.rules, rule{pat: bodyrewrite.ParsePattern(n), role: g.role})
+		}
+	}
+	if d.Relay3DS != "" {
+		ru, err := url.Parse(d.Relay3DS)
+		if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
+			return fmt.Errorf("card_detokenize: relay_3ds must be an absolute URL, got %q", d.Relay3DS)
+		}
+	}
+	d.metrics, err = registerEgressMetrics(reg)
+	return err
+}
+
+// Validate checks the tenant.
+func (d *Detokenize) Validate() error {
+	if !vault.ValidTenant(d.tenant) {
+		return fmt.Errorf("card_detokenize: invalid tenant %q", d.tenant)
+	}
+	return nil
+}
+
+func (d *Detokenize) roleOf(path []string) fieldRole {
+	for _, r := range d.rules {
+		if r.pat.Match(path) {
+			return r.role
+		}
+	}
+	return roleNone
+}
+
+// hopHeaders are not forwarded (RFC 9110 7.6.1) in either direction.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// ServeHTTP detokenizes and proxies. It is a terminal handler: next is not
+// called.
+func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	reqID := requestID(r)
+	body, herr := d.readBody(r)
+	if herr != nil {
+		return d.refuse(w, r, reqID, herr)
+	}
+	out := body
+	var audit []auditEntry
+	if len(body) > 0 {
+		var err *httpError
+		out, audit, err = d.detokenizeBody(r, body)
+		for _, a := range audit {
+			d.logAudit(r, reqID, a)
+		}
+		if err != nil {
+			return d.refuse(w, r, reqID, err)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(d.Timeout))
+	defer cancel()
+	up, err := d.outbound(ctx, r, out)
+	if err != nil {
+		return d.refuse(w, r, reqID, &httpError{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error()})
+	}
+	resp, err := d.client.Do(up)
+	if err != nil {
+		d.metrics.requests.WithLabelValues("psp_unreachable").Inc()
+		// The error text can hold the URL (and so a query api_key): log
+		// the upstream host only.
+		d.logger.Error("PSP request failed", zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID),
+			zap.Bool("timeout", errors.Is(err, context.DeadlineExceeded)))
+		return writeError(w, &httpError{Status: http.StatusBadGateway, Code: "psp_unreachable",
+			Message: "the payment provider could not be reached; the request may not have been processed. Check the order status before retrying."})
+	}
+	defer resp.Body.Close()
+	d.metrics.requests.WithLabelValues("forwarded").Inc()
+	return d.relayResponse(w, r, resp, reqID)
+}
+
+func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *httpError) error {
+	d.metrics.requests.WithLabelValues(e.Code).Inc()
+	d.logger.Warn("egress request refused", zap.String("code", e.Code), zap.Int("status", e.Status),
+		zap.String("reason", e.Message), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
+		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.NamedError("cause", e.cause))
+	return writeError(w, e)
+}
+
+func requestID(r *http.Request) string {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		if v, ok := repl.GetString("http.request.uuid"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func (d *Detokenize) readBody(r *http.Request) ([]byte, *httpError) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > d.MaxBody {
+		return nil, errTooLarge(d.MaxBody)
+	}
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_encoding",
+			Message: fmt.Sprintf("Content-Encoding %q on egress requests is not supported; send the PSP request uncompressed", enc)}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, d.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge(d.MaxBody)
+		}
+		return nil, &httpError{Status: http.StatusBadRequest, Code: "body_read_error", Message: "could not read the request body", cause: err}
+	}
+	return b, nil
+}
+
+type auditEntry struct {
+	token, kind, result string
+}
+
+type panUse struct {
+	token  string
+	fields []*bodyrewrite.Field
+	card   vault.Card
+}
+
+// detokenizeBody finds tokens by field rules and by pattern (whole string
+// values anywhere) and swaps in the card data.
+func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []auditEntry, *httpError) {
+	kind, params := classify(r.Header.Get("Content-Type"))
+	var fields []bodyrewrite.Field
+	var err error
+	switch kind {
+	case kindJSON:
+		fields, err = bodyrewrite.ScanJSON(body)
+	case kindForm:
+		fields, err = bodyrewrite.ScanForm(body)
+	case kindMultipart:
+		fields, err = bodyrewrite.ScanMultipart(body, params["boundary"])
+	default:
+		if vault.TokenPattern.Match(body) {
+			return nil, nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+				Message: "the body carries cardproxy tokens but its Content-Type is not JSON, form or multipart; cardproxy cannot place card data in it"}
+		}
+		return body, nil, nil
+	}
+	if err != nil {
+		return nil, nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: err.Error()}
+	}
+
+	pans := map[string]*panUse{}
+	var panOrder []string
+	cvcs := map[string][]*bodyrewrite.Field{}
+	var cvcOrder []string
+	var expiryFields, monthFields, yearFields, holderFields []*bodyrewrite.Field
+	for i := range fields {
+		f := &fields[i]
+		if f.Kind == bodyrewrite.Object {
+			continue
+		}
+		role := d.roleOf(f.Path)
+		v := f.Value
+		switch {
+		case vault.IsCVCToken(v):
+			if _, seen := cvcs[v]; !seen {
+				cvcOrder = append(cvcOrder, v)
+			}
+			cvcs[v] = append(cvcs[v], f)
+			continue
+		case vault.IsPANToken(v) || (role == rolePAN && vault.IsPreservingToken(v)):
+			switch role {
+			case roleExpiry:
+				expiryFields = append(expiryFields, f)
+			case roleExpiryMonth:
+				monthFields = append(monthFields, f)
+			case roleExpiryYear:
+				yearFields = append(yearFields, f)
+			case roleHolder:
+				holderFields = append(holderFields, f)
+			default:
+				if pans[v] == nil {
+					pans[v] = &panUse{token: v}
+					panOrder = append(panOrder, v)
+				}
+				pans[v].fields = append(pans[v].fields, f)
+			}
+			continue
+		}
+		// Empty/null expiry and holder fields are filled when the body
+		// carries exactly one card.
+		if f.Kind == bodyrewrite.Other && v != "null" {
+			continue
+		}
+		if v == "" || v == "null" {
+			switch role {
+			case roleExpiry:
+				expiryFields = append(expiryFields, f)
+			case roleExpiryMonth:
+				monthFields = append(monthFields, f)
+			case roleExpiryYear:
+				yearFields = append(yearFields, f)
+			case roleHolder:
+				holderFields = append(holderFields, f)
+			}
+		}
+	}
+	if len(panOrder) == 0 && len(cvcOrder) == 0 {
+		return body, nil, nil
+	}
+
+	ctx := r.Context()
+	var audit []auditEntry
+	var edits []bodyrewrite.Edit
+	for _, tok := range panOrder {
+		c, _, err := d.store.Detokenize(ctx, d.tenant, tok)
+		if err != nil {
+			audit = append(audit, auditEntry{tok, "pan", resultOf(err)})
+			return nil, audit, detokError(err, "card token")
+		}
+		audit = append(audit, auditEntry{tok, "pan", "ok"})
+		u := pans[tok]
+		u.card = c
+		for _, f := range u.fields {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(c.PAN)})
+		}
+	}
+	// Expiry / holder fields: those holding a card token take that card's
+	// data; empty ones take the only card's.
+	cardFor := func(f *bodyrewrite.Field) (vault.Card, bool) {
+		if u, ok := pans[f.Value]; ok {
+			return u.card, true
+		}
+		if len(panOrder) == 1 {
+			return pans[panOrder[0]].card, true
+		}
+		return vault.Card{}, false
+	}
+	for _, f := range expiryFields {
+		if c, ok := cardFor(f); ok {
+			if m, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeExpiry(f, d.preset.ExpiryFormat, m, y)})
+			} else if f.Kind != bodyrewrite.Other && f.Value != "" {
+				return nil, audit, &httpError{Status: http.StatusUnprocessableEntity, Code: "expiry_unknown",
+					Message: fmt.Sprintf("field %q asks for the card's expiry, but none was stored with the token", f.Name())}
+			}
+		}
+	}
+	for _, f := range monthFields {
+		if c, ok := cardFor(f); ok {
+			if m, _, ok := parseExpiry(c.Expiry, time.Now()); ok {
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, m, 2)})
+			}
+		}
+	}
+	for _, f := range yearFields {
+		if c, ok := cardFor(f); ok {
+			if _, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
+				if d.preset.YearDigits == 2 {
+					y %= 100
+				}
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, y, 2)})
+			}
+		}
+	}
+	for _, f := range holderFields {
+		if c, ok := cardFor(f); ok && c.Holder != "" {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(c.Holder)})
+		}
+	}
+	// CVCs last: they are consumed (single use) whatever the PSP answers.
+	for _, tok := range cvcOrder {
+		cvc, err := d.store.DetokenizeCVC(ctx, d.tenant, tok)
+		if err != nil {
+			audit = append(audit, auditEntry{tok, "cvc", resultOf(err)})
+			return nil, audit, detokError(err, "CVC token")
+		}
+		audit = append(audit, auditEntry{tok, "cvc", "ok"})
+		for _, f := range cvcs[tok] {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(cvc)})
+		}
+	}
+	return bodyrewrite.Apply(body, edits), audit, nil
+}
+
+func resultOf(err error) string {
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		return "unknown"
+	case errors.Is(err, vault.ErrExpired):
+		return "expired"
+	case errors.Is(err, vault.ErrTampered):
+		return "tampered"
+	}
+	return "vault_error"
+}
+
+func detokError(err error, what string) *httpError {
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		msg := what + " is unknown to this tenant"
+		if what == "CVC token" {
+			msg = "CVC token is unknown, already used or expired (CVC tokens are single use); ask the shopper for the CVC again"
+		}
+		return &httpError{Status: http.StatusBadRequest, Code: "unknown_token", Message: msg + "; nothing was sent to the payment provider", cause: err}
+	case errors.Is(err, vault.ErrExpired):
+		return &httpError{Status: http.StatusBadRequest, Code: "token_expired", Message: what + " has expired; nothing was sent to the payment provider", cause: err}
+	case errors.Is(err, vault.ErrTampered):
+		return &httpError{Status: http.StatusBadRequest, Code: "unknown_token", Message: what + " does not match its record; nothing was sent to the payment provider", cause: err}
+	}
+	return vaultError(err)
+}
+
+func (d *Detokenize) logAudit(r *http.Request, reqID string, a auditEntry) {
+	d.metrics.detokenized.WithLabelValues(a.kind, a.result).Inc()
+	fields := []zap.Field{zap.String("event", "detokenize"), zap.String("kind", a.kind), zap.String("token", a.token),
+		zap.String("result", a.result), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
+		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("remote", r.RemoteAddr)}
+	if a.result == "ok" {
+		d.logger.Info("detokenized", fields...)
+	} else {
+		d.logger.Warn("detokenize refused", fields...)
+	}
+}
+
+// outbound builds the upstream request: fixed scheme and host, the
+// upstream's base path + the request path, the request's query; hop-by-hop,
+// Host, Cardproxy-* and forwarding headers dropped.
+func (d *Detokenize) outbound(ctx context.Context, r *http.Request, body []byte) (*http.Request, error) {
+	u := *d.upstream
+	u.Path = strings.TrimRight(d.upstream.Path, "/") + r.URL.Path
+	u.RawPath = ""
+	q := r.URL.Query()
+	if d.apiKey != "" {
+		q.Del("api_key")
+	}
+	u.RawQuery = r.URL.RawQuery
+	if d.apiKey != "" {
+		u.RawQuery = q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	up, err := http.NewRequestWithContext(ctx, r.Method, u.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("cannot build the upstream request")
+	}
+	for k, vs := range r.Header {
+		up.Header[k] = append([]string(nil), vs...)
+	}
+	for _, h := range hopHeaders {
+		up.Header.Del(h)
+	}
+	for k := range up.Header {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, "cardproxy-") || strings.HasPrefix(lk, "x-forwarded-") || lk == "forwarded" || lk == "via" {
+			up.Header.Del(k)
+		}
+	}
+	up.Header.Del("Accept-Encoding") // identity: cardproxy scans what comes back
+	up.Host = ""                     // = the upstream's host
+	if body != nil {
+		up.ContentLength = int64(len(body))
+		up.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	if d.apiKey != "" {
+		up.Header.Del("Authorization")
+		up.Header.Del("Api_key")
+		up.Header.Del("X-Api-Key")
+		if strings.EqualFold(d.APIKeyHeader, "bearer") {
+			up.Header.Set("Authorization", "Bearer "+d.apiKey)
+		} else {
+			up.Header[d.APIKeyHeader] = []string{d.apiKey} // as named: MultiSafepay's is lower-case api_key
+		}
+	}
+	return up, nil
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Detokenize)(nil)
+	_ caddy.Validator             = (*Detokenize)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Detokenize)(nil)
+)

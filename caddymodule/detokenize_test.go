@@ -1,0 +1,486 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cardproxy/cardproxy/pspsim"
+	"github.com/cardproxy/cardproxy/vault"
+)
+
+const simKey = "sim-api-key-0123456789"
+
+// tlsServer starts h over HTTPS with a fresh CA and returns it with the CA
+// file cardproxy trusts.
+func tlsServer(t *testing.T, h http.Handler) (*httptest.Server, string) {
+	t.Helper()
+	caPEM, cfg, err := pspsim.NewTLS("127.0.0.1", "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewUnstartedServer(h)
+	s.TLS = cfg
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s, ca
+}
+
+func startSim(t *testing.T) (*pspsim.Sim, *httptest.Server, string) {
+	sim := pspsim.New(pspsim.Config{APIKey: simKey})
+	s, ca := tlsServer(t, sim.Handler())
+	sim.SetPublicURL(s.URL)
+	return sim, s, ca
+}
+
+// capture is an HTTPS upstream that records requests and answers with a
+// fixed response.
+type capture struct {
+	mu     sync.Mutex
+	reqs   []seenRequest
+	status int
+	ctype  string
+	answer string
+	header map[string]string
+}
+
+func (c *capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	c.mu.Lock()
+	c.reqs = append(c.reqs, seenRequest{r.Method, r.URL.RequestURI(), r.Header.Clone(), b})
+	c.reqs[len(c.reqs)-1].Header.Set("X-Seen-Host", r.Host)
+	status, ctype, answer := c.status, c.ctype, c.answer
+	for k, v := range c.header {
+		w.Header().Set(k, v)
+	}
+	c.mu.Unlock()
+	if status == 0 {
+		status = 200
+	}
+	if ctype == "" {
+		ctype = "application/json"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, answer)
+}
+
+func (c *capture) got() []seenRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]seenRequest(nil), c.reqs...)
+}
+
+type egress struct {
+	h     *Detokenize
+	store *vault.Store
+	tn    string
+	logs  *observer.ObservedLogs
+}
+
+func newEgress(t *testing.T, upstream, ca string, mut func(*Detokenize)) *egress {
+	t.Helper()
+	store, err := vault.New(vault.Config{Address: srv.Addr, Token: srv.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := uniqueTenant()
+	d := &Detokenize{Upstream: upstream, CACert: ca, Preset: "multisafepay"}
+	if mut != nil {
+		mut(d)
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	if err := d.setup(&App{Tenant: tn, store: store}, zap.New(core), prometheus.NewRegistry()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &egress{h: d, store: store, tn: tn, logs: logs}
+}
+
+func (e *egress) do(t *testing.T, r *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	w := httptest.NewRecorder()
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		t.Fatal("card_detokenize called the next handler")
+		return nil
+	})
+	if err := e.h.ServeHTTP(w, r, next); err != nil {
+		t.Fatalf("ServeHTTP: %v", err)
+	}
+	return w
+}
+
+func (e *egress) tokens(t *testing.T, pan, expiry, holder, cvc string) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	toks, err := e.store.Tokenize(ctx, e.tn, vault.FormatOpaque, []vault.Card{{PAN: pan, Expiry: expiry, Holder: holder}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := ""
+	if cvc != "" {
+		ct, _, err = e.store.TokenizeCVC(ctx, e.tn, cvc)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return toks[0].Token, ct
+}
+
+func mspBody(pan, expiry, cvc string) string {
+	return `{"type":"direct","gateway":"VISA","order_id":"ord-` + fmt.Sprint(time.Now().UnixNano()) + `","currency":"EUR","amount":1000,
+"description":"Order","payment_options":{"notification_url":"https://shop.example/webhook","redirect_url":"https://shop.example/ok","cancel_url":"https://shop.example/cancel"},
+"customer":{"locale":"nl_NL","browser":{"user_agent":"x"}},
+"gateway_info":{"card_number":"` + pan + `","card_holder_name":"Jan Janssen","card_expiry_date":` + expiry + `,"card_cvc":"` + cvc + `","cvc":"` + cvc + `","flexible_3d":null}}`
+}
+
+func TestEgressMultiSafepayDirect(t *testing.T) {
+	sim, s, ca := startSim(t)
+	e := newEgress(t, s.URL, ca, nil)
+	panTok, cvcTok := e.tokens(t, "4111111111111111", "12/30", "Jan Janssen", "123")
+
+	for _, expiry := range []string{`2812`, `"2812"`} {
+		// card_expiry_date both as a number and as a string (SDKs send both).
+		if expiry == `"2812"` {
+			_, cvcTok = e.tokens(t, "4111111111111111", "", "", "123")
+		}
+		r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(mspBody(panTok, expiry, cvcTok)))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("api_key", simKey)
+		r.Host = "evil.example" // spoofed Host: ignored
+		w := e.do(t, r)
+		if w.Code != 200 {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		var resp struct {
+			Success bool
+			Data    map[string]any
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil || !resp.Success || resp.Data["status"] != "completed" {
+			t.Fatalf("PSP answer: %s", w.Body)
+		}
+		if strings.Contains(w.Body.String(), "4111111111111111") {
+			t.Fatal("PAN in the answer to the app")
+		}
+	}
+	got := sim.Received()
+	if len(got) != 2 {
+		t.Fatalf("PSP received %d requests", len(got))
+	}
+	for i, rq := range got {
+		var o map[string]map[string]any
+		_ = json.Unmarshal(rq.Body, &o)
+		gi := o["gateway_info"]
+		if gi["card_number"] != "4111111111111111" || gi["card_cvc"] != "123" || gi["cvc"] != "123" {
+			t.Errorf("request %d: PSP got %v", i, gi)
+		}
+		if !strings.Contains(string(rq.Body), `"card_expiry_date":`+[]string{`2812`, `"2812"`}[i]) {
+			t.Errorf("request %d: expiry changed: %s", i, rq.Body)
+		}
+		if rq.Header.Get("Cardproxy-Card-Token") != "" || rq.Header.Get("X-Forwarded-For") != "" {
+			t.Errorf("internal headers leaked to the PSP: %v", rq.Header)
+		}
+	}
+	// The CVC token is spent: a replay is refused and nothing reaches the PSP.
+	r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(mspBody(panTok, "2812", cvcTok)))
+	r.Header.Set("Content-Type", "application/json")
+	w := e.do(t, r)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), `"unknown_token"`) || len(sim.Received()) != 2 {
+		t.Fatalf("reused CVC: %d %s (PSP got %d)", w.Code, w.Body, len(sim.Received()))
+	}
+	// Audit: every detokenization logged with token, route, upstream, result — no card data.
+	var okLines, refused int
+	for _, en := range e.logs.All() {
+		m := en.ContextMap()
+		b, _ := json.Marshal(m)
+		noCardData(t, "log", b, "4111111111111111", `"123"`)
+		if en.Message == "detokenized" && m["token"] != "" && m["route"] == "/v1/json/orders" && m["upstream"] == s.Listener.Addr().String() {
+			okLines++
+		}
+		if en.Message == "detokenize refused" && m["result"] == "unknown" {
+			refused++
+		}
+	}
+	if okLines != 5 || refused != 1 { // 2×(pan+cvc) + the PAN of the replayed request; the replayed CVC
+		t.Errorf("audit lines: %d ok, %d refused", okLines, refused)
+	}
+}
+
+func TestEgressFillsExpiryAndHolder(t *testing.T) {
+	cap := &capture{answer: `{"success":true,"data":{}}`}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	panTok, _ := e.tokens(t, "5500000000000004", "07/2031", "A. Shopper", "")
+	body := `{"type":"direct","gateway_info":{"card_number":"` + panTok + `","card_expiry_date":"` + panTok + `","card_holder_name":null}}`
+	r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	if w := e.do(t, r); w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	want := `{"type":"direct","gateway_info":{"card_number":"5500000000000004","card_expiry_date":"3107","card_holder_name":"A. Shopper"}}`
+	if got := string(cap.got()[0].Body); got != want {
+		t.Fatalf("PSP got %s\nwant %s", got, want)
+	}
+}
+
+func TestEgressPresets(t *testing.T) {
+	cases := []struct {
+		preset, ctype, body, want string
+		auth                      [2]string
+	}{
+		{"adyen", "application/json",
+			`{"amount":{"currency":"EUR","value":1000},"reference":"r1","paymentMethod":{"type":"scheme","number":"PAN","expiryMonth":"PAN","expiryYear":"PAN","cvc":"CVC","holderName":"PAN"},"returnUrl":"https://shop/ret"}`,
+			`{"amount":{"currency":"EUR","value":1000},"reference":"r1","paymentMethod":{"type":"scheme","number":"4111111111111111","expiryMonth":"03","expiryYear":"2030","cvc":"737","holderName":"J Doe"},"returnUrl":"https://shop/ret"}`,
+			[2]string{"X-Api-Key", "k-adyen"}},
+		{"adyen", "application/json", // classic API
+			`{"card":{"number":"PAN","expiryMonth":"03","expiryYear":"2030","cvc":"CVC","holderName":"J Doe"},"reference":"r2"}`,
+			`{"card":{"number":"4111111111111111","expiryMonth":"03","expiryYear":"2030","cvc":"737","holderName":"J Doe"},"reference":"r2"}`,
+			[2]string{"X-Api-Key", "k-adyen"}},
+		{"stripe", "application/x-www-form-urlencoded",
+			`type=card&card%5Bnumber%5D=PAN&card%5Bexp_month%5D=&card%5Bexp_year%5D=&card%5Bcvc%5D=CVC&billing_details%5Bname%5D=J+Doe`,
+			`type=card&card%5Bnumber%5D=4111111111111111&card%5Bexp_month%5D=03&card%5Bexp_year%5D=2030&card%5Bcvc%5D=737&billing_details%5Bname%5D=J+Doe`,
+			[2]string{"Authorization", "Bearer k-stripe"}},
+		{"stripe", "application/x-www-form-urlencoded",
+			`amount=1000&payment_method_data[type]=card&payment_method_data[card][number]=PAN&payment_method_data[card][cvc]=CVC`,
+			`amount=1000&payment_method_data[type]=card&payment_method_data[card][number]=4111111111111111&payment_method_data[card][cvc]=737`,
+			[2]string{"Authorization", "Bearer k-stripe"}},
+		{"checkout", "application/json",
+			`{"source":{"type":"card","number":"PAN","expiry_month":null,"expiry_year":null,"cvv":"CVC","name":"J Doe"},"3ds":{"enabled":true}}`,
+			`{"source":{"type":"card","number":"4111111111111111","expiry_month":"03","expiry_year":"2030","cvv":"737","name":"J Doe"},"3ds":{"enabled":true}}`,
+			[2]string{"Authorization", "Bearer k-checkout"}},
+		{"checkout", "application/json",
+			`{"source":{"type":"card","number":"PAN","expiry_month":6,"expiry_year":2029,"cvv":"CVC"}}`,
+			`{"source":{"type":"card","number":"4111111111111111","expiry_month":6,"expiry_year":2029,"cvv":"737"}}`,
+			[2]string{"Authorization", "Bearer k-checkout"}},
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprint(c.preset, i), func(t *testing.T) {
+			cap := &capture{answer: `{}`}
+			s, ca := tlsServer(t, cap)
+			key := strings.TrimPrefix(c.auth[1], "Bearer ")
+			e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.Preset = c.preset; d.APIKey = key })
+			panTok, cvcTok := e.tokens(t, "4111111111111111", "03/30", "J Doe", "737")
+			body := strings.ReplaceAll(strings.ReplaceAll(c.body, "PAN", panTok), "CVC", cvcTok)
+			r := httptest.NewRequest(http.MethodPost, "/v1/pay?x=1", strings.NewReader(body))
+			r.Header.Set("Content-Type", c.ctype)
+			r.Header.Set("Authorization", "Bearer app-should-not-pass")
+			if w := e.do(t, r); w.Code != 200 {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			got := cap.got()[0]
+			if string(got.Body) != c.want {
+				t.Fatalf("PSP got  %s\nwant     %s", got.Body, c.want)
+			}
+			if got.Header.Get(c.auth[0]) != c.auth[1] {
+				t.Errorf("credential: %s = %q", c.auth[0], got.Header.Get(c.auth[0]))
+			}
+			if c.auth[0] != "Authorization" && got.Header.Get("Authorization") != "" {
+				t.Errorf("app credential passed along with the injected one")
+			}
+			if got.URI != "/v1/pay?x=1" {
+				t.Errorf("uri %s", got.URI)
+			}
+		})
+	}
+}
+
+func TestEgressRefusals(t *testing.T) {
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	panTok, _ := e.tokens(t, "4111111111111111", "12/30", "", "")
+	other := newEgress(t, s.URL, ca, nil) // another tenant
+	otherTok, _ := other.tokens(t, "5500000000000004", "", "", "")
+
+	// An expired record, written as the store writes it.
+	expired := vault.PANPrefix + "EXPIREDEXPIREDEXPIRED000"
+	if _, err := e.store.Client().Logical().Write("cardproxy/data/"+e.tn+"/pan/"+expired,
+		map[string]any{"data": map[string]any{"ct": "vault:v1:x", "expires_at": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"unknown token", `{"gateway_info":{"card_number":"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA"}}`, 400, "unknown_token"},
+		{"other tenant's token", `{"gateway_info":{"card_number":"` + otherTok + `"}}`, 400, "unknown_token"},
+		{"expired token", `{"gateway_info":{"card_number":"` + expired + `"}}`, 400, "token_expired"},
+		{"unknown cvc token", `{"gateway_info":{"card_number":"` + panTok + `","cvc":"cp_cvc_AAAAAAAAAAAAAAAAAAAAAAAA"}}`, 400, "unknown_token"},
+		{"malformed", `{"gateway_info":`, 400, "malformed_body"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(c.body))
+			r.Header.Set("Content-Type", "application/json")
+			w := e.do(t, r)
+			if w.Code != c.status || !strings.Contains(w.Body.String(), `"error":"`+c.code+`"`) {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+		})
+	}
+	t.Run("token in an unscannable body", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader("card="+panTok))
+		r.Header.Set("Content-Type", "text/plain")
+		if w := e.do(t, r); w.Code != 415 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	})
+	if n := len(cap.got()); n != 0 {
+		t.Fatalf("PSP received %d refused requests", n)
+	}
+}
+
+func TestEgressBoundToUpstream(t *testing.T) {
+	evil := &capture{answer: `{}`}
+	evilSrv, _ := tlsServer(t, evil)
+	psp := &capture{status: 302, answer: "", header: map[string]string{"Location": evilSrv.URL + "/steal"}}
+	s, ca := tlsServer(t, psp)
+	e := newEgress(t, s.URL+"/v1/json", ca, nil)
+	panTok, _ := e.tokens(t, "4111111111111111", "12/30", "", "")
+
+	// Absolute-form request URI naming another host, and a spoofed Host.
+	r := httptest.NewRequest(http.MethodPost, evilSrv.URL+"/orders", strings.NewReader(`{"gateway_info":{"card_number":"`+panTok+`"}}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Host = evilSrv.Listener.Addr().String()
+	w := e.do(t, r)
+	// The PSP's redirect to another host reaches the app as a redirect; it is
+	// never followed with the card data.
+	if w.Code != 302 || w.Header().Get("Location") != evilSrv.URL+"/steal" {
+		t.Fatalf("%d %v", w.Code, w.Header())
+	}
+	if len(evil.got()) != 0 {
+		t.Fatal("card data reached another host")
+	}
+	got := psp.got()
+	if len(got) != 1 || got[0].URI != "/v1/json/orders" || got[0].Header.Get("X-Seen-Host") != s.Listener.Addr().String() {
+		t.Fatalf("PSP got %+v", got)
+	}
+	if !strings.Contains(string(got[0].Body), "4111111111111111") {
+		t.Fatal("PSP did not get the card")
+	}
+
+	// Plain-HTTP upstreams are refused at provision unless explicitly allowed.
+	d := &Detokenize{Upstream: "http://127.0.0.1:1", Preset: "multisafepay"}
+	err := d.setup(&App{Tenant: "x", store: e.store}, zap.NewNop(), nil)
+	if err == nil || !strings.Contains(err.Error(), "https://") {
+		t.Fatalf("http upstream accepted: %v", err)
+	}
+	for _, bad := range []string{"https://user:pw@psp.example", "https://psp.example/?api_key=x", "psp.example", "ftp://psp.example"} {
+		d := &Detokenize{Upstream: bad}
+		if err := d.setup(&App{Tenant: "x", store: e.store}, zap.NewNop(), nil); err == nil {
+			t.Errorf("upstream %q accepted", bad)
+		}
+	}
+	d = &Detokenize{Upstream: "http://127.0.0.1:1", InsecurePlainHTTPUpstream: true}
+	if err := d.setup(&App{Tenant: "x", store: e.store}, zap.NewNop(), nil); err != nil {
+		t.Fatalf("explicitly allowed http upstream: %v", err)
+	}
+	// An upstream whose certificate is not trusted is not talked to.
+	e2 := newEgress(t, s.URL, "", nil)
+	tok2, _ := e2.tokens(t, "4111111111111111", "", "", "")
+	r = httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"gateway_info":{"card_number":"`+tok2+`"}}`))
+	r.Header.Set("Content-Type", "application/json")
+	if w := e2.do(t, r); w.Code != 502 || !strings.Contains(w.Body.String(), "psp_unreachable") {
+		t.Fatalf("untrusted certificate: %d %s", w.Code, w.Body)
+	}
+	if len(psp.got()) != 1 {
+		t.Fatal("request sent to an upstream with an untrusted certificate")
+	}
+}
+
+func TestEgressMasksResponses(t *testing.T) {
+	cases := []struct{ ctype, answer, want string }{
+		{"application/json", `{"data":{"card":"4111111111111111","n":5500000000000004,"note":"card 4111 1111 1111 1111 ok","last4":1111,"payment_url":"https://psp/acs/1"}}`,
+			`{"data":{"card":"************1111","n":"************0004","note":"card **** **** **** 1111 ok","last4":1111,"payment_url":"https://psp/acs/1"}}`},
+		{"text/plain", "declined 4111-1111-1111-1111 sorry", "declined ****-****-****-1111 sorry"},
+		{"application/x-www-form-urlencoded", "a=1&pan=4111111111111111", "a=1&pan=%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A1111"},
+		{"text/html", "<p>4111111111111111</p>", "<p>4111111111111111</p>"}, // HTML (3DS pages) passes untouched
+	}
+	for _, c := range cases {
+		t.Run(c.ctype, func(t *testing.T) {
+			cap := &capture{ctype: c.ctype, answer: c.answer}
+			s, ca := tlsServer(t, cap)
+			e := newEgress(t, s.URL, ca, nil)
+			r := httptest.NewRequest(http.MethodGet, "/v1/json/orders/1", nil)
+			w := e.do(t, r)
+			if w.Body.String() != c.want {
+				t.Fatalf("app got %s\nwant       %s", w.Body, c.want)
+			}
+			if w.Header().Get("Content-Length") != "" && w.Header().Get("Content-Length") != fmt.Sprint(len(c.want)) {
+				t.Errorf("Content-Length %s", w.Header().Get("Content-Length"))
+			}
+		})
+	}
+}
+
+func TestEgressRelay3DS(t *testing.T) {
+	sim, s, ca := startSim(t)
+	e := newEgress(t, s.URL, ca, func(d *Detokenize) {
+		d.Preset = "adyen"
+		d.APIKey = simKey
+		d.Relay3DS = "https://shop.example/3ds/"
+	})
+	panTok, cvcTok := e.tokens(t, "4761340000000019", "03/30", "J Doe", "737")
+	body := `{"amount":{"currency":"EUR","value":1000},"reference":"ady-1","merchantAccount":"Shop","returnUrl":"https://shop.example/adyen-return",
+"paymentMethod":{"type":"scheme","number":"` + panTok + `","expiryMonth":"03","expiryYear":"2030","cvc":"` + cvcTok + `","holderName":"J Doe"}}`
+	r := httptest.NewRequest(http.MethodPost, "/v71/payments", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	w := e.do(t, r)
+	var resp struct {
+		ResultCode string
+		Action     map[string]string
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil || resp.ResultCode != "RedirectShopper" {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if resp.Action["method"] != "GET" || !strings.HasPrefix(resp.Action["url"], "https://shop.example/3ds/cp_3ds_") || strings.Contains(w.Body.String(), "PaReq") {
+		t.Fatalf("POST redirect not relayed: %s", w.Body)
+	}
+	if len(sim.Received()) != 1 || !strings.Contains(string(sim.Received()[0].Body), `"number":"4761340000000019"`) {
+		t.Fatal("PSP did not get the card")
+	}
+
+	// The ingress relay serves the form once.
+	relay := &Relay3DS{store: e.store, tenant: e.tn, logger: zap.NewNop()}
+	u, _ := url.Parse(resp.Action["url"])
+	rw := httptest.NewRecorder()
+	if err := relay.ServeHTTP(rw, httptest.NewRequest(http.MethodGet, u.Path, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	page := rw.Body.String()
+	if rw.Code != 200 || !strings.Contains(page, `action="`+s.URL+`/acs/ady-1"`) || !strings.Contains(page, `name="PaReq"`) ||
+		!strings.Contains(page, `name="TermUrl" value="https://shop.example/adyen-return"`) {
+		t.Fatalf("relay page %d:\n%s", rw.Code, page)
+	}
+	if csp := rw.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'nonce-") || rw.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", rw.Header())
+	}
+	rw = httptest.NewRecorder()
+	_ = relay.ServeHTTP(rw, httptest.NewRequest(http.MethodGet, u.Path, nil), nil)
+	if rw.Code != 404 {
+		t.Fatalf("relay served twice: %d", rw.Code)
+	}
+}
