@@ -72,8 +72,8 @@ func (s *Sim) adyenPayment(r *http.Request, body []byte) (int, any) {
 		md := s.newID()
 		s.mu.Lock()
 		s.orders[req.Reference] = &order{
-			data:  map[string]any{"order_id": req.Reference, "amount": req.Amount.Value, "currency": req.Amount.Currency, "status": "initialized", "payment_details": map[string]any{}},
-			pan:   pm.Number, outcome: outcome, threeDS: "pending", adyen: true, termURL: req.ReturnURL, md: md,
+			data: map[string]any{"order_id": req.Reference, "amount": req.Amount.Value, "currency": req.Amount.Currency, "status": "initialized", "payment_details": map[string]any{}},
+			pan:  pm.Number, outcome: outcome, threeDS: "pending", adyen: true, termURL: req.ReturnURL, md: md,
 		}
 		s.mu.Unlock()
 		return 200, map[string]any{

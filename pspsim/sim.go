@@ -205,13 +205,13 @@ var directOutcome = map[string]string{
 }
 
 type mspOrderReq struct {
-	Type           string          `json:"type"`
-	Gateway        string          `json:"gateway"`
-	OrderID        string          `json:"order_id"`
-	Currency       string          `json:"currency"`
-	Amount         json.Number     `json:"amount"`
-	Description    string          `json:"description"`
-	RecurringID    string          `json:"recurring_id"`
+	Type           string      `json:"type"`
+	Gateway        string      `json:"gateway"`
+	OrderID        string      `json:"order_id"`
+	Currency       string      `json:"currency"`
+	Amount         json.Number `json:"amount"`
+	Description    string      `json:"description"`
+	RecurringID    string      `json:"recurring_id"`
 	PaymentOptions struct {
 		NotificationURL string `json:"notification_url"`
 		RedirectURL     string `json:"redirect_url"`

@@ -19,7 +19,9 @@ type Relay struct {
 const RelayPrefix = "cp_3ds_"
 
 // IsRelayID reports whether s has the shape of a relay id.
-func IsRelayID(s string) bool { return len(s) == tokenLength && s[:len(RelayPrefix)] == RelayPrefix && TokenPattern3DS(s) }
+func IsRelayID(s string) bool {
+	return len(s) == tokenLength && s[:len(RelayPrefix)] == RelayPrefix && TokenPattern3DS(s)
+}
 
 // TokenPattern3DS checks the random part of a relay id.
 func TokenPattern3DS(s string) bool {
