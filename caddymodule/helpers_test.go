@@ -1,6 +1,10 @@
 package caddymodule
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
@@ -9,3 +13,9 @@ import (
 var getAdapter = caddyconfig.GetAdapter
 
 func vaulttestStart() (*vaulttest.Server, error) { return vaulttest.Start() }
+
+func newHTTPServer(t *testing.T, h http.Handler) *httptest.Server {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
