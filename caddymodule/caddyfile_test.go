@@ -151,3 +151,51 @@ func TestAdaptOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseDetokenize(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`card_detokenize https://testapi.multisafepay.com {
+		preset multisafepay
+		pan extra.card
+		cvc extra.cvc
+		ca_cert /etc/psp-ca.pem
+		tls_server_name psp.internal
+		api_key {env.MSP_API_KEY}
+		api_key_header api_key
+		relay_3ds https://shop.example/3ds
+		relay_ttl 5m
+		max_body 256KiB
+		max_response 2MiB
+		timeout 30s
+		tenant shop-1
+	}`)
+	var dt Detokenize
+	if err := dt.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	if dt.Upstream != "https://testapi.multisafepay.com" || dt.Preset != "multisafepay" || dt.PAN[0] != "extra.card" ||
+		dt.CACert != "/etc/psp-ca.pem" || dt.APIKey != "{env.MSP_API_KEY}" || dt.Relay3DS != "https://shop.example/3ds" ||
+		time.Duration(dt.RelayTTL) != 5*time.Minute || dt.MaxBody != 256*1024 || time.Duration(dt.Timeout) != 30*time.Second ||
+		dt.Tenant != "shop-1" || dt.InsecurePlainHTTPUpstream {
+		t.Fatalf("parsed %+v", dt)
+	}
+	for _, bad := range []string{
+		"card_detokenize",                                // no upstream
+		"card_detokenize a b",                            // two upstreams
+		"card_detokenize https://x {\n preset\n}",        // missing value
+		"card_detokenize https://x {\n max_body huge\n}", //
+		"card_detokenize https://x {\n insecure_plain_http_upstream yes\n}",
+		"card_detokenize https://x {\n bogus 1\n}",
+	} {
+		var dt Detokenize
+		if err := dt.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	var r Relay3DS
+	if err := r.UnmarshalCaddyfile(caddyfile.NewTestDispenser("card_3ds_relay {\n tenant t1\n}")); err != nil || r.Tenant != "t1" {
+		t.Fatalf("relay: %v %+v", err, r)
+	}
+	if err := new(Relay3DS).UnmarshalCaddyfile(caddyfile.NewTestDispenser("card_3ds_relay x")); err == nil {
+		t.Error("relay with an argument parsed")
+	}
+}

@@ -484,3 +484,46 @@ func TestEgressRelay3DS(t *testing.T) {
 		t.Fatalf("relay served twice: %d", rw.Code)
 	}
 }
+
+// GET-style 3DS redirects of every PSP reach the app byte for byte.
+func TestEgressThreeDSRedirectsUntouched(t *testing.T) {
+	answers := []string{
+		`{"success":true,"data":{"order_id":"o1","status":"initialized","reason":"3D Secure Authorization","payment_url":"https://testpayv2.multisafepay.com/connect/82Xl6LXm7fn0tbeOeJhBZR3vmnXe9V0VRuw/?lang=nl_NL"}}`,
+		`{"id":"pi_3N","status":"requires_action","next_action":{"type":"redirect_to_url","redirect_to_url":{"url":"https://hooks.stripe.com/3d_secure_2/hosted?merchant=acct_1&payment_intent=pi_3N&payment_intent_client_secret=pi_3N_secret_x&publishable_key=pk_test&source=payatt_1","return_url":"https://shop.example/return"}}}`,
+		`{"id":"pay_mbabizu24mvu3mela5njyhpit4","status":"Pending","_links":{"self":{"href":"https://api.sandbox.checkout.com/payments/pay_mbabizu24mvu3mela5njyhpit4"},"redirect":{"href":"https://3ds2-sandbox.ckotech.co/interceptor/3ds_4f5b8c2e/device-information"}}}`,
+		`{"resultCode":"RedirectShopper","action":{"paymentMethodType":"scheme","url":"https://checkoutshopper-test.adyen.com/checkoutshopper/threeDS/redirect?MD=M2RzLXRlc3Q%3D&PaReq=BQABAgA","method":"GET","type":"redirect"}}`,
+	}
+	for i, a := range answers {
+		cap := &capture{answer: a, status: []int{200, 200, 202, 200}[i]}
+		s, ca := tlsServer(t, cap)
+		e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.Relay3DS = "https://shop.example/3ds" })
+		w := e.do(t, httptest.NewRequest(http.MethodGet, "/pay", nil))
+		if w.Body.String() != a || w.Code != cap.status {
+			t.Errorf("answer %d changed:\n%s", i, w.Body)
+		}
+	}
+}
+
+func TestEgressVaultDown(t *testing.T) {
+	dead, err := vaulttestStart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	store, _ := vault.New(vault.Config{Address: dead.Addr, Token: dead.Token, Timeout: 2 * time.Second})
+	d := &Detokenize{Upstream: s.URL, CACert: ca, Preset: "multisafepay"}
+	if err := d.setup(&App{Tenant: "t", store: store}, zap.NewNop(), nil); err != nil {
+		t.Fatal(err)
+	}
+	dead.Stop()
+	r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(`{"gateway_info":{"card_number":"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA"}}`))
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	if err := d.ServeHTTP(w, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != 503 || !strings.Contains(w.Body.String(), "vault_unavailable") || len(cap.got()) != 0 {
+		t.Fatalf("%d %s (PSP got %d)", w.Code, w.Body, len(cap.got()))
+	}
+}
