@@ -1,7 +1,9 @@
 // Package caddymodule holds cardproxy's Caddy modules:
 //
-//   - cardproxy            the app that owns the Vault connection (global option "cardproxy")
-//   - http.handlers.card_tokenize  ingress: card data in checkout bodies → tokens
+//   - cardproxy                      the app that owns the Vault connection (global option "cardproxy")
+//   - http.handlers.card_tokenize    ingress: card data in checkout bodies → tokens
+//   - http.handlers.card_detokenize  egress: tokens → card data, proxied to one fixed PSP upstream
+//   - http.handlers.card_3ds_relay   ingress: serves relayed 3-D Secure POST redirects, once
 //
 // Import it (blank) into a Caddy build: cmd/cardproxy does, and so does
 // `xcaddy build --with github.com/cardproxy/cardproxy`.

@@ -164,8 +164,8 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 	d.upstream = u
 
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: d.TLSServerName}
-	if d.CACert != "" {
-		pem, err := os.ReadFile(repl.ReplaceKnown(d.CACert, ""))
+	if caFile := repl.ReplaceKnown(d.CACert, ""); caFile != "" {
+		pem, err := os.ReadFile(caFile)
 		if err != nil {
 			return fmt.Errorf("card_detokenize: ca_cert: %w", err)
 		}

@@ -132,8 +132,19 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /acs/{id}", s.acsPage) // 3DS1 form post (PaReq, MD, TermUrl)
 	mux.HandleFunc("POST /acs/{id}/result", s.acsResult)
 	mux.HandleFunc("GET /_sim/requests", func(w http.ResponseWriter, r *http.Request) {
+		type dump struct {
+			Method, Path, Query string
+			Header              http.Header
+			Body                string
+		}
+		var out []dump
+		for _, rq := range s.Received() {
+			out = append(out, dump{rq.Method, rq.Path, rq.Query, rq.Header, string(rq.Body)})
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(s.Received())
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
 	})
 	return mux
 }

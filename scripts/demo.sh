@@ -1,102 +1,118 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — the local demo: a dev Vault, a stand-in merchant app
-# (cmd/echoapp) and cardproxy with Caddyfile.example in front of it.
+# scripts/demo.sh — the whole of cardproxy on one machine, in one command:
+#   a dev Vault, pspsim (a MultiSafepay-compatible PSP sandbox), demoshop (a
+#   merchant app that knows nothing about card security) and cardproxy with
+#   Caddyfile.example in front of it. Open the printed URL and pay.
 #
-#   scripts/demo.sh           run until Ctrl-C; prints a curl to try
-#   scripts/demo.sh --check   start everything, send a checkout, verify the
-#                             app received tokens and no card data, stop
+#   scripts/demo.sh           run until Ctrl-C (stops everything)
+#   scripts/demo.sh --check   start everything, pay once with curl, verify the
+#                             shop saw no card data and the PSP did, stop
 #
-# First run on a machine may build Vault from source (~7 CPU-minutes, see
+# The first run on a machine may build Vault from source (~7 CPU-minutes, see
 # scripts/vault.sh); later runs start in seconds.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 check=0
 [[ "${1:-}" == "--check" ]] && check=1
+t0=$SECONDS
 
 demo="$here/.demo"
 mkdir -p "$demo"
-rm -f "$demo"/*.log "$demo/vault-token"
+rm -f "$demo"/*.log "$demo"/*.pem "$demo/vault-token" "$demo/psp-api-key"
 
-free_port() { python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
-PY
-}
-VAULT_PORT="${VAULT_PORT:-$(free_port)}"
-APP_PORT="${APP_PORT:-$(free_port)}"
-PROXY_PORT="${PROXY_PORT:-8080}"
-if (( check )); then PROXY_PORT="$(free_port)"; fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
+VAULT_PORT="$(free_port)"; PSP_PORT="$(free_port)"; PSP_BROWSER_PORT="$(free_port)"; APP_PORT="$(free_port)"
+PORT="${CARDPROXY_PORT:-8080}"; EGRESS_PORT="${CARDPROXY_EGRESS_PORT:-8081}"
+if (( check )); then PORT="$(free_port)"; EGRESS_PORT="$(free_port)"; fi
 
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'echo; echo "demo: stopping…"; exit 0' INT TERM
 
-echo "demo: getting a vault binary (builds it on first run)…"
-VAULT_BIN="$("$here/scripts/vault.sh" path)"
+wait_for() { # url, name, log
+	for _ in $(seq 1 150); do
+		curl -ksS -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "demo: $2 did not start; last lines of $3:"; tail -20 "$3"; exit 1
+}
 
-echo "demo: building cardproxy and the demo app…"
+if ! VAULT_BIN="$("$here/scripts/vault.sh" path 2>/dev/null)"; then
+	echo "demo: no vault binary yet — building HashiCorp Vault from the Go module proxy (first run only, ~7 CPU-minutes)…"
+	VAULT_BIN="$("$here/scripts/vault.sh" path)"
+fi
+echo "demo: building cardproxy, pspsim and demoshop…"
 go build -o "$demo/cardproxy" ./cmd/cardproxy
-go build -o "$demo/echoapp" ./cmd/echoapp
+go build -o "$demo/pspsim" ./cmd/pspsim
+go build -o "$demo/demoshop" ./cmd/demoshop
+t_build=$SECONDS
 
-root_token="demo-root-$RANDOM$RANDOM"
+umask 077
+root_token="demo-root-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+psp_key="demo-msp-key-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s' "$root_token" >"$demo/vault-token"
+printf '%s' "$psp_key" >"$demo/psp-api-key"
+
 VAULT_DISABLE_MLOCK=true HOME="$demo" "$VAULT_BIN" server -dev -dev-no-store-token \
 	-dev-root-token-id="$root_token" -dev-listen-address="127.0.0.1:$VAULT_PORT" >"$demo/vault.log" 2>&1 &
 pids+=($!)
-export VAULT_ADDR="http://127.0.0.1:$VAULT_PORT"
-for _ in $(seq 1 100); do
-	curl -fsS "$VAULT_ADDR/v1/sys/health" >/dev/null 2>&1 && break
-	sleep 0.2
-done
-curl -fsS "$VAULT_ADDR/v1/sys/health" >/dev/null || { echo "demo: vault did not start:"; tail "$demo/vault.log"; exit 1; }
-umask 077
-printf '%s' "$root_token" >"$demo/vault-token"
-export CARDPROXY_VAULT_TOKEN_FILE="$demo/vault-token"
-
-"$demo/echoapp" -listen "127.0.0.1:$APP_PORT" -log "$demo/app-requests.log" >"$demo/echoapp.log" 2>&1 &
+"$demo/pspsim" -listen "127.0.0.1:$PSP_PORT" -browser-listen "127.0.0.1:$PSP_BROWSER_PORT" \
+	-api-key-file "$demo/psp-api-key" -ca-out "$demo/pspsim-ca.pem" >"$demo/pspsim.log" 2>&1 &
 pids+=($!)
+"$demo/demoshop" -listen "127.0.0.1:$APP_PORT" -public-url "http://127.0.0.1:$PORT" \
+	-egress "http://127.0.0.1:$EGRESS_PORT/v1/json" -api-key-file "$demo/psp-api-key" \
+	-request-log "$demo/shop-requests.log" >"$demo/demoshop.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$VAULT_PORT/v1/sys/health" vault "$demo/vault.log"
+wait_for "https://127.0.0.1:$PSP_PORT/_sim/requests" pspsim "$demo/pspsim.log"
 
-export CARDPROXY_LISTEN="127.0.0.1:$PROXY_PORT" CARDPROXY_APP="127.0.0.1:$APP_PORT"
+export VAULT_ADDR="http://127.0.0.1:$VAULT_PORT" CARDPROXY_VAULT_TOKEN_FILE="$demo/vault-token"
+export CARDPROXY_PORT="$PORT" CARDPROXY_EGRESS_PORT="$EGRESS_PORT" CARDPROXY_APP="127.0.0.1:$APP_PORT"
+export CARDPROXY_PUBLIC_URL="http://127.0.0.1:$PORT" CARDPROXY_PSP_URL="https://127.0.0.1:$PSP_PORT"
+export CARDPROXY_PSP_CA="$demo/pspsim-ca.pem" MSP_API_KEY="$psp_key"
 "$demo/cardproxy" run --config Caddyfile.example --adapter caddyfile >"$demo/cardproxy.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
-	curl -sS -o /dev/null "http://$CARDPROXY_LISTEN/" 2>/dev/null && break
-	sleep 0.2
-done
+wait_for "http://127.0.0.1:$PORT/" cardproxy "$demo/cardproxy.log"
+echo "demo: up in $((SECONDS - t0))s (building took $((t_build - t0))s)"
 
-url="http://$CARDPROXY_LISTEN/checkout"
+shop="http://127.0.0.1:$PORT"
 if (( check )); then
-	out="$(curl -fsS "$url" -H 'Content-Type: application/x-www-form-urlencoded' \
-		--data-urlencode 'card_number=4111 1111 1111 1111' --data-urlencode 'cvc=123' \
-		--data-urlencode 'card_expiry=12/30' --data-urlencode 'amount=10.00')" || {
-		echo "demo check: checkout request failed"; tail -20 "$demo/cardproxy.log"; exit 1; }
-	if grep -qE '4111|cvc=123' "$demo/app-requests.log"; then
-		echo "demo check: FAILED — the app received card data"; exit 1
+	page="$(curl -fsS "$shop/")"
+	order_id="$(grep -o 'name="order_id" value="[^"]*"' <<<"$page" | sed 's/.*value="//; s/"$//')"
+	loc="$(curl -sS -o /dev/null -w '%{redirect_url}' "$shop/checkout" \
+		--data-urlencode "order_id=$order_id" --data-urlencode 'amount=2500' \
+		--data-urlencode 'card_number=4111 1111 1111 1111' --data-urlencode 'card_holder=Demo Shopper' \
+		--data-urlencode 'card_expiry=12/30' --data-urlencode 'cvc=123')"
+	result="$(curl -fsS "$loc")" || { echo "demo check: FAILED — no result page at $loc"; exit 1; }
+	grep -q 'Payment complete' <<<"$result" || { echo "demo check: FAILED — payment not complete:"; echo "$result"; tail -5 "$demo/cardproxy.log"; exit 1; }
+	if grep -qE '4111|cvc=123' "$demo/shop-requests.log"; then
+		echo "demo check: FAILED — the shop received card data"; exit 1
 	fi
-	grep -q 'cp_pan_' "$demo/app-requests.log" || { echo "demo check: FAILED — no token reached the app"; exit 1; }
-	grep -q 'Cardproxy-Card-Last4' "$demo/app-requests.log" || { echo "demo check: FAILED — no card metadata headers"; exit 1; }
-	echo "demo check: ok — the app received $(grep -o 'cp_pan_[0-9A-Za-z]*' "$demo/app-requests.log" | head -1) and no card data"
+	grep -q 'cp_pan_' "$demo/shop-requests.log" || { echo "demo check: FAILED — no token reached the shop"; exit 1; }
+	curl -fsS --cacert "$demo/pspsim-ca.pem" "https://127.0.0.1:$PSP_PORT/_sim/requests" | grep -q '4111111111111111' ||
+		{ echo "demo check: FAILED — the PSP did not receive the card"; exit 1; }
+	echo "demo check: ok — $(grep -o 'Order [^<]*' <<<"$result"); the shop saw $(grep -o 'cp_pan_[0-9A-Za-z]*' "$demo/shop-requests.log" | head -1), the PSP saw the card"
 	exit 0
 fi
 
 cat <<MSG
 
-cardproxy demo is running (Ctrl-C stops everything):
-  cardproxy  http://$CARDPROXY_LISTEN   (Caddyfile.example)
-  app        http://$CARDPROXY_APP   (cmd/echoapp: echoes what it receives)
-  vault      $VAULT_ADDR   (dev server, in memory)
+cardproxy demo is running — open  $shop/  and pay (Ctrl-C stops everything).
 
-Try a checkout — the app echoes what reached it: tokens, no card data.
+  Test cards (CVC 123, any future expiry): 4761 3400 0000 0019 (3-D Secure, completes),
+  4111 1111 1111 1111 (no 3-D Secure), 4012 0010 3746 1114 (3-D Secure fails: declined).
 
-  curl -s $url -H 'Content-Type: application/json' \\
-    -d '{"card_number":"4111 1111 1111 1111","cvc":"123","card_expiry":"12/30","amount":1000}'
+  shop (ingress)   $shop               Caddyfile.example, card_tokenize → demoshop
+  egress           http://127.0.0.1:$EGRESS_PORT     card_detokenize → pspsim (loopback only)
+  pspsim           https://127.0.0.1:$PSP_PORT     what the PSP received: https://127.0.0.1:$PSP_PORT/_sim/requests
+  vault            $VAULT_ADDR     dev server, in memory
 
-  curl -s $url --data-urlencode 'payment[cc_number]=5500 0000 0000 0004' --data-urlencode 'payment[cc_cid]=123'
-
-The app's request log: $demo/app-requests.log
-cardproxy's log:       $demo/cardproxy.log
+  The shop's request log — the evidence it never saw a card number:  $demo/shop-requests.log
+  cardproxy's log (tokenize / detokenize audit lines):                $demo/cardproxy.log
 MSG
 wait

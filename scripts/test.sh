@@ -12,6 +12,17 @@ CARDPROXY_VAULT_BIN="$("$here/scripts/vault.sh" path)"
 export CARDPROXY_VAULT_BIN
 echo "test: using vault $("$CARDPROXY_VAULT_BIN" version 2>/dev/null | head -1) at $CARDPROXY_VAULT_BIN"
 
+# The browser test (e2e/) drives Debian's headless Chromium; install it when
+# missing and we can (root with apt-get). Without it that test fails, loudly.
+if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CARDPROXY_CHROMIUM:-}" ]]; then
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		echo "test: installing chromium (Debian package) for the browser test…"
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	else
+		echo "test: WARNING: no chromium; the browser test will fail (apt-get install chromium, or CARDPROXY_SKIP_BROWSER=1)"
+	fi
+fi
+
 echo "test: go vet"
 go vet ./...
 unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.demo/*'))"

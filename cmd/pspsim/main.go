@@ -31,6 +31,7 @@ func main() {
 	certFile := flag.String("cert", "", "serve this certificate instead of generating one (with -key)")
 	keyPEM := flag.String("key", "", "private key for -cert")
 	plain := flag.Bool("insecure-http", false, "serve plain HTTP (local experiments only)")
+	browserListen := flag.String("browser-listen", "", "also serve the shopper-facing 3-D Secure pages over plain HTTP here (so a demo browser needs no CA); sets the default public URL")
 	flag.Parse()
 
 	apiKey := os.Getenv("PSPSIM_API_KEY")
@@ -50,6 +51,9 @@ func main() {
 	}
 	if *public == "" {
 		*public = scheme + "://" + *listen
+		if *browserListen != "" {
+			*public = "http://" + *browserListen
+		}
 	}
 	sim := pspsim.New(pspsim.Config{APIKey: apiKey, PublicURL: *public})
 	srv := &http.Server{Handler: logRequests(sim.Handler()), ReadHeaderTimeout: 10 * time.Second}
@@ -81,6 +85,14 @@ func main() {
 		}
 		srv.TLSConfig = cfg
 		log.Printf("pspsim: CA certificate written to %s", *caOut)
+	}
+	if *browserListen != "" {
+		bl, err := net.Listen("tcp", *browserListen)
+		if err != nil {
+			log.Fatal(err)
+		}
+		bsrv := &http.Server{Handler: logRequests(sim.Handler()), ReadHeaderTimeout: 10 * time.Second}
+		go func() { log.Fatal(bsrv.Serve(bl)) }()
 	}
 	log.Printf("pspsim: MultiSafepay-compatible sandbox on %s (public URL %s)", *listen, *public)
 	if *plain {

@@ -1,0 +1,7 @@
+package e2e
+
+import "net"
+
+var netListenConfig net.ListenConfig
+
+type netTCPAddr = net.TCPAddr
