@@ -48,11 +48,11 @@ func chromiumPath(t *testing.T) string {
 }
 
 type demo struct {
-	shopURL  string
-	shop     *demoshop.Shop
-	shopLog  string
-	sim      *pspsim.Sim
-	tempDir  string
+	shopURL string
+	shop    *demoshop.Shop
+	shopLog string
+	sim     *pspsim.Sim
+	tempDir string
 }
 
 func freePort(t *testing.T) string {
