@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,38 @@ func TestParseDetokenize(t *testing.T) {
 	}
 	if err := new(Relay3DS).UnmarshalCaddyfile(caddyfile.NewTestDispenser("card_3ds_relay x")); err == nil {
 		t.Error("relay with an argument parsed")
+	}
+}
+
+// The configurations users copy — README's example and Caddyfile.example —
+// must stay valid.
+func TestDocumentedConfigsAdapt(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	i := strings.Index(s, "## Configure it")
+	a := strings.Index(s[i:], "```caddyfile\n")
+	if i < 0 || a < 0 {
+		t.Fatal("README has no Caddyfile example under 'Configure it'")
+	}
+	block := s[i+a+len("```caddyfile\n"):]
+	block = block[:strings.Index(block, "```")]
+	example, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cf := range map[string]string{"README.md": block, "Caddyfile.example": string(example)} {
+		out, _, err := getAdapter("caddyfile").Adapt([]byte(cf), map[string]any{"filename": name})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for _, h := range []string{"card_tokenize", "card_detokenize", "card_3ds_relay"} {
+			if !strings.Contains(string(out), `"handler":"`+h+`"`) {
+				t.Errorf("%s: no %s handler", name, h)
+			}
+		}
 	}
 }
