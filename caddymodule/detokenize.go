@@ -191,22 +191,11 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 		Timeout:       time.Duration(d.Timeout),
 	}
 
-	d.rules = nil
-	for _, g := range []struct {
-		names []string
-		role  fieldRole
-	}{
-		{append(append([]string{}, d.preset.PAN...), d.PAN...), rolePAN},
-		{append(append([]string{}, d.preset.CVC...), d.CVC...), roleCVC},
-		{append(append([]string{}, d.preset.Expiry...), d.Expiry...), roleExpiry},
-		{append(append([]string{}, d.preset.ExpiryMonth...), d.ExpiryMonth...), roleExpiryMonth},
-		{append(append([]string{}, d.preset.ExpiryYear...), d.ExpiryYear...), roleExpiryYear},
-		{append(append([]string{}, d.preset.Holder...), d.Holder...), roleHolder},
-	} {
-		for _, n := range g.names {
-			d.rules = append(d.rules, rule{pat: bodyrewrite.ParsePattern(n), role: g.role})
-		}
-	}
+	both := func(a, b []string) []string { return append(append([]string{}, a...), b...) }
+	p := d.preset
+	d.rules = compileRules(fieldSet{PAN: both(p.PAN, d.PAN), CVC: both(p.CVC, d.CVC), Expiry: both(p.Expiry, d.Expiry),
+		ExpiryMonth: both(p.ExpiryMonth, d.ExpiryMonth), ExpiryYear: both(p.ExpiryYear, d.ExpiryYear),
+		Holder: both(p.Holder, d.Holder)}, nil)
 	if d.Relay3DS != "" {
 		ru, err := url.Parse(d.Relay3DS)
 		if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
@@ -225,14 +214,7 @@ func (d *Detokenize) Validate() error {
 	return nil
 }
 
-func (d *Detokenize) roleOf(path []string) fieldRole {
-	for _, r := range d.rules {
-		if r.pat.Match(path) {
-			return r.role
-		}
-	}
-	return roleNone
-}
+func (d *Detokenize) roleOf(path []string) fieldRole { return roleOf(d.rules, path) }
 
 // hopHeaders are not forwarded (RFC 9110 7.6.1) in either direction.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
@@ -357,7 +339,11 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 	var panOrder []string
 	cvcs := map[string][]*bodyrewrite.Field{}
 	var cvcOrder []string
-	var expiryFields, monthFields, yearFields, holderFields []*bodyrewrite.Field
+	// Expiry and holder fields to fill, by role.
+	fill := map[fieldRole][]*bodyrewrite.Field{}
+	fillable := func(r fieldRole) bool {
+		return r == roleExpiry || r == roleExpiryMonth || r == roleExpiryYear || r == roleHolder
+	}
 	for i := range fields {
 		f := &fields[i]
 		if f.Kind == bodyrewrite.Object {
@@ -373,40 +359,21 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			cvcs[v] = append(cvcs[v], f)
 			continue
 		case vault.IsPANToken(v) || (role == rolePAN && vault.IsPreservingToken(v)):
-			switch role {
-			case roleExpiry:
-				expiryFields = append(expiryFields, f)
-			case roleExpiryMonth:
-				monthFields = append(monthFields, f)
-			case roleExpiryYear:
-				yearFields = append(yearFields, f)
-			case roleHolder:
-				holderFields = append(holderFields, f)
-			default:
-				if pans[v] == nil {
-					pans[v] = &panUse{token: v}
-					panOrder = append(panOrder, v)
-				}
-				pans[v].fields = append(pans[v].fields, f)
+			if fillable(role) {
+				fill[role] = append(fill[role], f)
+				continue
 			}
+			if pans[v] == nil {
+				pans[v] = &panUse{token: v}
+				panOrder = append(panOrder, v)
+			}
+			pans[v].fields = append(pans[v].fields, f)
 			continue
 		}
 		// Empty/null expiry and holder fields are filled when the body
 		// carries exactly one card.
-		if f.Kind == bodyrewrite.Other && v != "null" {
-			continue
-		}
-		if v == "" || v == "null" {
-			switch role {
-			case roleExpiry:
-				expiryFields = append(expiryFields, f)
-			case roleExpiryMonth:
-				monthFields = append(monthFields, f)
-			case roleExpiryYear:
-				yearFields = append(yearFields, f)
-			case roleHolder:
-				holderFields = append(holderFields, f)
-			}
+		if fillable(role) && (v == "" || (v == "null" && f.Kind == bodyrewrite.Other)) {
+			fill[role] = append(fill[role], f)
 		}
 	}
 	if len(panOrder) == 0 && len(cvcOrder) == 0 {
@@ -440,7 +407,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 		}
 		return vault.Card{}, false
 	}
-	for _, f := range expiryFields {
+	for _, f := range fill[roleExpiry] {
 		if c, ok := cardFor(f); ok {
 			if m, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
 				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeExpiry(f, d.preset.ExpiryFormat, m, y)})
@@ -450,14 +417,14 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			}
 		}
 	}
-	for _, f := range monthFields {
+	for _, f := range fill[roleExpiryMonth] {
 		if c, ok := cardFor(f); ok {
 			if m, _, ok := parseExpiry(c.Expiry, time.Now()); ok {
 				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, m, 2)})
 			}
 		}
 	}
-	for _, f := range yearFields {
+	for _, f := range fill[roleExpiryYear] {
 		if c, ok := cardFor(f); ok {
 			if _, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
 				if d.preset.YearDigits == 2 {
@@ -467,7 +434,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			}
 		}
 	}
-	for _, f := range holderFields {
+	for _, f := range fill[roleHolder] {
 		if c, ok := cardFor(f); ok && c.Holder != "" {
 			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(c.Holder)})
 		}

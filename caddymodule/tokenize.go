@@ -90,11 +90,6 @@ const (
 	roleIgnore
 )
 
-var roleNames = map[fieldRole]string{
-	rolePAN: "pan", roleCVC: "cvc", roleExpiry: "expiry", roleExpiryMonth: "expiry_month",
-	roleExpiryYear: "expiry_year", roleHolder: "holder", roleIgnore: "ignore",
-}
-
 type rule struct {
 	pat  bodyrewrite.Pattern
 	role fieldRole
@@ -137,23 +132,14 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 		t.MaxBody = DefaultMaxBody
 	}
 	// Order matters: PAN and CVC rules win over ignore.
-	t.rules = nil
-	for _, g := range []struct {
-		names []string
-		role  fieldRole
-	}{
-		{t.PAN, rolePAN}, {t.CVC, roleCVC}, {t.Expiry, roleExpiry}, {t.ExpiryMonth, roleExpiryMonth},
-		{t.ExpiryYear, roleExpiryYear}, {t.Holder, roleHolder}, {t.Ignore, roleIgnore},
-	} {
-		for _, n := range g.names {
-			t.rules = append(t.rules, rule{pat: bodyrewrite.ParsePattern(n), role: g.role})
-		}
-	}
 	// 3-D Secure return payloads are never card data: keep auto-detect off
 	// them (a numeric MD can pass Luhn), so they reach the app untouched.
+	ignore := append([]string{}, t.Ignore...)
 	for _, n := range threeDSFields {
-		t.rules = append(t.rules, rule{pat: bodyrewrite.ParsePattern("**." + n), role: roleIgnore})
+		ignore = append(ignore, "**."+n)
 	}
+	t.rules = compileRules(fieldSet{PAN: t.PAN, CVC: t.CVC, Expiry: t.Expiry, ExpiryMonth: t.ExpiryMonth,
+		ExpiryYear: t.ExpiryYear, Holder: t.Holder}, ignore)
 	t.metrics, err = registerMetrics(reg)
 	return err
 }
@@ -381,8 +367,33 @@ type plan struct {
 	holders map[string]string
 }
 
-func (t *Tokenize) roleOf(path []string) fieldRole {
-	for _, r := range t.rules {
+func (t *Tokenize) roleOf(path []string) fieldRole { return roleOf(t.rules, path) }
+
+// fieldSet names the card fields of a body, by role.
+type fieldSet struct {
+	PAN, CVC, Expiry, ExpiryMonth, ExpiryYear, Holder []string
+}
+
+// compileRules turns field names into ordered rules: card roles first (so a
+// named PAN or CVC field is never ignored), then the ignore list.
+func compileRules(f fieldSet, ignore []string) []rule {
+	var rules []rule
+	for _, g := range []struct {
+		names []string
+		role  fieldRole
+	}{
+		{f.PAN, rolePAN}, {f.CVC, roleCVC}, {f.Expiry, roleExpiry}, {f.ExpiryMonth, roleExpiryMonth},
+		{f.ExpiryYear, roleExpiryYear}, {f.Holder, roleHolder}, {ignore, roleIgnore},
+	} {
+		for _, n := range g.names {
+			rules = append(rules, rule{pat: bodyrewrite.ParsePattern(n), role: g.role})
+		}
+	}
+	return rules
+}
+
+func roleOf(rules []rule, path []string) fieldRole {
+	for _, r := range rules {
 		if r.pat.Match(path) {
 			return r.role
 		}
