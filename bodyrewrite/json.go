@@ -1,6 +1,7 @@
 package bodyrewrite
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,9 @@ func ScanJSON(body []byte) ([]Field, error) {
 		}
 		return nil, fmt.Errorf("%w: invalid JSON", ErrMalformed)
 	}
-	s := &jscan{b: body}
+	// Every leaf follows a ':' or ',' or is the whole document: size the
+	// result once instead of growing it.
+	s := &jscan{b: body, out: make([]Field, 0, bytes.Count(body, []byte(":"))+bytes.Count(body, []byte(","))+1)}
 	s.ws()
 	if err := s.value(nil, 0); err != nil {
 		return nil, err

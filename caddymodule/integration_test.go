@@ -63,7 +63,7 @@ func (m *merchantApp) everything() []byte {
 	return b.Bytes()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func freeAddr(t *testing.T) string {
 
 // runCaddy loads a Caddyfile into an in-process Caddy (the same code path as
 // `cardproxy run`) and stops it when the test ends.
-func runCaddy(t *testing.T, caddyfile string) {
+func runCaddy(t testing.TB, caddyfile string) {
 	t.Helper()
 	cfg, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {

@@ -229,7 +229,7 @@ func (t *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 		t.logger.Warn("card request refused",
 			zap.String("code", rerr.Code), zap.Int("status", rerr.Status),
 			zap.String("reason", rerr.Message), zap.String("tenant", t.tenant),
-			zap.String("method", r.Method), zap.String("uri", r.RequestURI),
+			zap.String("method", r.Method), zap.String("uri", logURI(r)),
 			zap.NamedError("cause", rerr.cause))
 		return writeError(w, rerr)
 	}
@@ -240,7 +240,7 @@ func (t *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 		t.metrics.tokens.WithLabelValues("pan").Add(float64(res.pans))
 		t.metrics.tokens.WithLabelValues("cvc").Add(float64(res.cvcs))
 		t.logger.Info("tokenized request",
-			zap.String("tenant", t.tenant), zap.String("method", r.Method), zap.String("uri", r.RequestURI),
+			zap.String("tenant", t.tenant), zap.String("method", r.Method), zap.String("uri", logURI(r)),
 			zap.Int("cards", res.pans), zap.Int("cvcs", res.cvcs),
 			zap.Strings("tokens", res.tokens), zap.Strings("fields", res.fields),
 			zap.Int("reused", res.reused), zap.Duration("vault_time", res.vaultTime))
@@ -587,3 +587,10 @@ var (
 	_ caddy.Validator             = (*Tokenize)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Tokenize)(nil)
 )
+
+// logURI is the request URI for logs, with any card number in it masked: a
+// shop's form could put one in a query string.
+func logURI(r *http.Request) string {
+	u, _ := maskText(r.RequestURI)
+	return u
+}
