@@ -100,7 +100,11 @@ func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	h.logger.Info("3-D Secure relay served", zap.String("relay", id), zap.String("tenant", h.tenant), zap.Bool("psp_html", rel.HTML != ""))
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
 	if rel.HTML != "" {
-		// The PSP's own auto-submitting page, exactly as the PSP sent it.
+		// The PSP's own auto-submitting page, exactly as the PSP sent it —
+		// sandboxed: it runs in an opaque origin, so it cannot read the
+		// shop's cookies or storage, but may run its script, submit its form
+		// and navigate the page to the issuer.
+		hdr.Set("Content-Security-Policy", "sandbox allow-forms allow-scripts allow-top-navigation")
 		_, err := w.Write([]byte(rel.HTML))
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/cardproxy/cardproxy/demoshop"
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
 	"github.com/cardproxy/cardproxy/pspsim"
+	"github.com/cardproxy/cardproxy/vault"
 )
 
 func chromiumPath(t *testing.T) string {
@@ -48,6 +50,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 type demo struct {
+	vault   *vaulttest.Server
 	shopURL string
 	shop    *demoshop.Shop
 	shopLog string
@@ -126,7 +129,7 @@ func startDemo(t *testing.T) *demo {
 		t.Fatalf("load: %v", err)
 	}
 	t.Cleanup(func() { _ = caddy.Stop() })
-	return &demo{shopURL: shopURL, shop: shop, shopLog: shopLog, sim: sim, tempDir: dir}
+	return &demo{vault: v, shopURL: shopURL, shop: shop, shopLog: shopLog, sim: sim, tempDir: dir}
 }
 
 func browser(t *testing.T) (context.Context, context.CancelFunc) {
@@ -251,5 +254,58 @@ func TestBrowserCheckout(t *testing.T) {
 	}
 	if len(pans) != 2 || pans[0] != "4761340000000019" || pans[1] != "4012001037461114" {
 		t.Fatalf("PSP received %v", pans)
+	}
+}
+
+// A 3-D Secure POST redirect relayed by card_3ds_relay (both kinds: the PSP's
+// own HTML page, and a form cardproxy renders) really auto-submits in a
+// browser despite the relay's Content-Security-Policy, and posts the fields
+// to the issuer unchanged.
+func TestBrowserRelay3DS(t *testing.T) {
+	d := startDemo(t)
+	type post struct{ form url.Values }
+	got := make(chan post, 4)
+	acs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/acs" {
+			http.NotFound(w, r) // e.g. the browser's favicon request
+			return
+		}
+		_ = r.ParseForm()
+		got <- post{r.PostForm}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(`<html><body><h1 id="acs">Issuer challenge</h1></body></html>`))
+	}))
+	defer acs.Close()
+	store, err := vault.New(vault.Config{Address: d.vault.Addr, Token: d.vault.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{"PaReq": "eJxVUt1ugj+/=", "MD": "4111111111111111-md", "TermUrl": d.shopURL + "/checkout/3ds-return?x=1&y=2"}
+	htmlPage := `<html><body onload="document.forms[0].submit()"><form method="POST" action="` + acs.URL + `/acs">` +
+		`<input type="hidden" name="PaReq" value="eJxVUt1ugj+/="><input type="hidden" name="MD" value="4111111111111111-md">` +
+		`<input type="hidden" name="TermUrl" value="` + d.shopURL + `/checkout/3ds-return?x=1&amp;y=2"></form></body></html>`
+	ctx, cancel := browser(t)
+	defer cancel()
+	for _, rel := range []vault.Relay{{HTML: htmlPage}, {Action: acs.URL + "/acs", Fields: fields}} {
+		id, err := store.PutRelay(context.Background(), "demo-shop", rel, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
+		err = chromedp.Do(tctx, chromedp.Navigate(d.shopURL+"/3ds/"+id), chromedp.WaitVisible(chromedp.ID("acs")))
+		tcancel()
+		if err != nil {
+			t.Fatalf("relay (html=%v): %v", rel.HTML != "", err)
+		}
+		select {
+		case p := <-got:
+			for k, v := range fields {
+				if p.form.Get(k) != v {
+					t.Errorf("relay (html=%v): ACS got %s=%q, want %q", rel.HTML != "", k, p.form.Get(k), v)
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the ACS received nothing")
+		}
 	}
 }

@@ -288,6 +288,14 @@ func metaOf(pan string) Meta {
 // The same PAN (per tenant and format) always yields the same live token, also
 // when several requests tokenize it at once. All Transit work is batched.
 func (s *Store) Tokenize(ctx context.Context, tenant string, format Format, cards []Card) ([]Token, error) {
+	return s.tokenize(ctx, tenant, format, cards, 0)
+}
+
+// maxDraws bounds the retries after a random token collided with an existing
+// one (possible only for short format-preserving tokens).
+const maxDraws = 5
+
+func (s *Store) tokenize(ctx context.Context, tenant string, format Format, cards []Card, draw int) ([]Token, error) {
 	if !ValidTenant(tenant) {
 		return nil, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
@@ -358,10 +366,11 @@ func (s *Store) Tokenize(ctx context.Context, tenant string, format Format, card
 			"idx": idx[p.i],
 		}
 		if err := s.kvWrite(ctx, s.kvData(tenant, "pan", tokens[j]), rec, 0); err != nil {
-			if isCASConflict(err) {
+			if isCASConflict(err) && draw < maxDraws {
 				// A random collision (possible only for short
-				// format-preserving tokens): draw again.
-				return s.Tokenize(ctx, tenant, format, cards)
+				// format-preserving tokens): draw again. Cards already
+				// indexed above are found by the index this time.
+				return s.tokenize(ctx, tenant, format, cards, draw+1)
 			}
 			return nil, unavailable("write token", err)
 		}
