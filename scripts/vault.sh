@@ -15,7 +15,7 @@ set -euo pipefail
 VAULT_VERSION="${CARDPROXY_VAULT_VERSION:-v1.21.0}"
 VAULT_SDK_VERSION="${CARDPROXY_VAULT_SDK_VERSION:-v0.20.0}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cache="${CARDPROXY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cardproxy}"
+cache="${CARDPROXY_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/cardproxy}"
 bin="$cache/vault-$VAULT_VERSION/vault"
 
 log() { echo "vault.sh: $*" >&2; }
