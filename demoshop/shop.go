@@ -122,10 +122,9 @@ button{margin-top:1.2em;width:100%;padding:.7em;font-size:1.05em;background:#2b6
 </style></head><body><main>
 {{if .Checkout}}
 <h1>Demo Shop</h1>
-<p>Cardproxy T-shirt — <b>€ 25.00</b></p>
+<p>Cardproxy T-shirt</p>
 <form method="POST" action="/checkout" id="checkout">
 <input type="hidden" name="order_id" value="{{.OrderID}}">
-<input type="hidden" name="amount" value="2500">
 <label for="card_number">Card number</label>
 <input id="card_number" name="card_number" autocomplete="cc-number" inputmode="numeric" placeholder="4111 1111 1111 1111">
 <label for="card_holder">Name on card</label>
@@ -133,7 +132,9 @@ button{margin-top:1.2em;width:100%;padding:.7em;font-size:1.05em;background:#2b6
 <div class="row"><div><label for="card_expiry">Expiry (MM/YY)</label>
 <input id="card_expiry" name="card_expiry" autocomplete="cc-exp" placeholder="12/30"></div>
 <div><label for="cvc">CVC</label><input id="cvc" name="cvc" autocomplete="cc-csc" inputmode="numeric"></div></div>
-<button type="submit" id="pay">Pay € 25.00</button>
+<label for="amount">Amount (EUR)</label>
+<input id="amount" name="amount" value="25.00" inputmode="decimal">
+<button type="submit" id="pay">Pay</button>
 </form>
 <p class="muted">Sandbox: 4761 3400 0000 0019 (3-D Secure), 4111 1111 1111 1111, 4012 0010 3746 1114 (declined); CVC 123.</p>
 {{else}}
@@ -168,7 +169,11 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.PostForm.Get("card_number")
 	orderID := r.PostForm.Get("order_id")
-	amount, _ := strconv.Atoi(r.PostForm.Get("amount"))
+	amount, err := parseAmount(r.PostForm.Get("amount"))
+	if err != nil {
+		s.fail(w, 400, "Checkout failed", "The amount must be a positive number of euros, like 25.00.")
+		return
+	}
 	order := map[string]any{
 		"type": "direct", "gateway": "CREDITCARD", "order_id": orderID, "currency": "EUR", "amount": amount,
 		"description": "Cardproxy T-shirt",
@@ -291,4 +296,21 @@ func (s *Shop) WebhookStatus(orderID string) (string, bool) {
 	defer s.mu.Unlock()
 	st, ok := s.webhooks[orderID]
 	return st, ok
+}
+
+// parseAmount turns "25", "25.5" or "25.00" euros into cents.
+func parseAmount(s string) (int, error) {
+	s = strings.TrimSpace(strings.Replace(s, ",", ".", 1))
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > 2 {
+		return 0, fmt.Errorf("too many decimals")
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	n, err := strconv.Atoi(whole + frac)
+	if err != nil || n <= 0 || strings.HasPrefix(whole, "-") {
+		return 0, fmt.Errorf("invalid amount")
+	}
+	return n, nil
 }

@@ -85,7 +85,7 @@ if (( check )); then
 	page="$(curl -fsS "$shop/")"
 	order_id="$(grep -o 'name="order_id" value="[^"]*"' <<<"$page" | sed 's/.*value="//; s/"$//')"
 	loc="$(curl -sS -o /dev/null -w '%{redirect_url}' "$shop/checkout" \
-		--data-urlencode "order_id=$order_id" --data-urlencode 'amount=2500' \
+		--data-urlencode "order_id=$order_id" --data-urlencode 'amount=25.00' \
 		--data-urlencode 'card_number=4111 1111 1111 1111' --data-urlencode 'card_holder=Demo Shopper' \
 		--data-urlencode 'card_expiry=12/30' --data-urlencode 'cvc=123')"
 	result="$(curl -fsS "$loc")" || { echo "demo check: FAILED — no result page at $loc"; exit 1; }
