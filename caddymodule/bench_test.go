@@ -38,18 +38,7 @@ func benchIngress(b *testing.B, withCVC bool) {
 	defer app.Close()
 	plain, card := freeAddr(b), freeAddr(b)
 	upstream := strings.TrimPrefix(app.URL, "http://")
-	runCaddy(b, fmt.Sprintf(`{
-	admin off
-	persist_config off
-	auto_https off
-	cardproxy {
-		vault {
-			address %s
-			token {env.CARDPROXY_TEST_VAULT_TOKEN}
-		}
-		tenant %s
-	}
-}
+	runCaddy(b, globalOptions(srv.Addr, uniqueTenant(), "")+fmt.Sprintf(`
 http://%s {
 	reverse_proxy %s
 }
@@ -60,7 +49,7 @@ http://%s {
 	}
 	reverse_proxy %s
 }
-`, srv.Addr, uniqueTenant(), plain, upstream, card, upstream))
+`, plain, upstream, card, upstream))
 
 	body := mspOrder
 	if !withCVC {

@@ -179,19 +179,7 @@ func TestFullPaymentFlow(t *testing.T) {
 	tn := uniqueTenant()
 	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
 	t.Setenv("CARDPROXY_TEST_PSP_KEY", simKey)
-	runCaddy(t, fmt.Sprintf(`{
-	admin off
-	persist_config off
-	auto_https off
-	cardproxy {
-		vault {
-			address %s
-			token {env.CARDPROXY_TEST_VAULT_TOKEN}
-		}
-		tenant %s
-	}
-}
-
+	runCaddy(t, globalOptions(srv.Addr, tn, "")+fmt.Sprintf(`
 # Ingress: the shop's public site.
 http://%s {
 	route /checkout* {
@@ -217,7 +205,7 @@ http://%s {
 		relay_3ds http://%s/3ds
 	}
 }
-`, srv.Addr, tn, ingress, strings.TrimPrefix(appSrv.URL, "http://"), egress, simSrv.URL, ca, ingress))
+`, ingress, strings.TrimPrefix(appSrv.URL, "http://"), egress, simSrv.URL, ca, ingress))
 
 	// The shopper's browser: trusts the sandbox's CA, does not follow redirects by itself.
 	caPEM, _ := os.ReadFile(ca)

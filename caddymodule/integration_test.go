@@ -86,7 +86,10 @@ func runCaddy(t testing.TB, caddyfile string) {
 	t.Cleanup(func() { _ = caddy.Stop() })
 }
 
-func proxyConfig(vaultAddr, extraVault, tenant, listen, upstream string) string {
+// globalOptions is the global block of the in-process test configs: no
+// admin endpoint, no autosave, plain HTTP, the Vault token from the
+// environment (as users should do).
+func globalOptions(vaultAddr, tenant, extraVault string) string {
 	return fmt.Sprintf(`{
 	admin off
 	persist_config off
@@ -95,14 +98,16 @@ func proxyConfig(vaultAddr, extraVault, tenant, listen, upstream string) string 
 		vault {
 			address %s
 			token {env.CARDPROXY_TEST_VAULT_TOKEN}
-			timeout 3s
 			%s
 		}
 		tenant %s
-		cvc_ttl 5m
 	}
 }
+`, vaultAddr, extraVault, tenant)
+}
 
+func proxyConfig(vaultAddr, extraVault, tenant, listen, upstream string) string {
+	return globalOptions(vaultAddr, tenant, "timeout 3s\n"+extraVault) + fmt.Sprintf(`
 http://%s {
 	route /checkout* {
 		card_tokenize {
@@ -114,7 +119,7 @@ http://%s {
 	}
 	reverse_proxy %s
 }
-`, vaultAddr, extraVault, tenant, listen, strings.TrimPrefix(upstream, "http://"))
+`, listen, strings.TrimPrefix(upstream, "http://"))
 }
 
 func TestCaddyEndToEnd(t *testing.T) {
