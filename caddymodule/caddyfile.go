@@ -158,7 +158,7 @@ func parseTokenize(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) 
 //		expiry_year  <field>...
 //		holder       <field>...
 //		ignore       <field>...
-//		format       opaque|preserve_last4
+//		format       opaque|preserve_last4 [<field>...]
 //		auto_detect  on|off
 //		max_body     <size>
 //		metadata     headers|none
@@ -190,11 +190,21 @@ func (t *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}[key]
 			*dst = append(*dst, args...)
 		case "format":
-			v, err := one()
-			if err != nil {
-				return err
+			// format <name>            the default for PAN tokens
+			// format <name> <field>... only for these fields
+			if len(args) == 0 {
+				return d.Errf("format needs opaque or preserve_last4")
 			}
-			t.Format = v
+			if len(args) == 1 {
+				t.Format = args[0]
+				continue
+			}
+			if t.FieldFormats == nil {
+				t.FieldFormats = map[string]string{}
+			}
+			for _, f := range args[1:] {
+				t.FieldFormats[f] = args[0]
+			}
 		case "auto_detect":
 			v, err := one()
 			if err != nil {

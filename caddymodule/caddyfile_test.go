@@ -22,6 +22,7 @@ func TestParseTokenize(t *testing.T) {
 		holder  gateway_info.card_holder_name
 		ignore  order_id
 		format  preserve_last4
+		format  opaque gateway_info.card_number
 		auto_detect off
 		max_body 64KiB
 		metadata none
@@ -36,6 +37,9 @@ func TestParseTokenize(t *testing.T) {
 		len(tk.ExpiryMonth) != 1 || len(tk.ExpiryYear) != 1 || len(tk.Holder) != 1 || len(tk.Ignore) != 1 {
 		t.Fatalf("fields: %+v", tk)
 	}
+	if tk.FieldFormats["gateway_info.card_number"] != "opaque" || len(tk.FieldFormats) != 1 {
+		t.Fatalf("field formats: %v", tk.FieldFormats)
+	}
 	if tk.Format != "preserve_last4" || tk.AutoDetect == nil || *tk.AutoDetect || tk.MaxBody != 64*1024 ||
 		tk.Metadata != "none" || !tk.ExposeBIN || tk.Tenant != "shop-2" {
 		t.Fatalf("options: %+v", tk)
@@ -47,7 +51,6 @@ func TestParseTokenizeErrors(t *testing.T) {
 		`card_tokenize extra`,
 		"card_tokenize {\n pan\n}",
 		"card_tokenize {\n format\n}",
-		"card_tokenize {\n format a b\n}",
 		"card_tokenize {\n auto_detect maybe\n}",
 		"card_tokenize {\n max_body lots\n}",
 		"card_tokenize {\n expose_bin yes\n}",

@@ -55,6 +55,10 @@ type Tokenize struct {
 	// Format of PAN tokens: "opaque" (default, cp_pan_…) or
 	// "preserve_last4" (same length as the PAN, last 4 kept, fails Luhn).
 	Format string `json:"format,omitempty"`
+	// FieldFormats overrides Format for some fields: field pattern →
+	// "opaque" or "preserve_last4" (e.g. a legacy field that must keep a
+	// card number's shape).
+	FieldFormats map[string]string `json:"field_formats,omitempty"`
 	// AutoDetect finds card numbers in fields not named above (default
 	// true).
 	AutoDetect *bool `json:"auto_detect,omitempty"`
@@ -71,6 +75,7 @@ type Tokenize struct {
 	store   *vault.Store
 	tenant  string
 	format  vault.Format
+	formats []fieldFormat
 	auto    bool
 	rules   []rule
 	logger  *zap.Logger
@@ -126,6 +131,14 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 	}
 	if t.format, err = vault.ParseFormat(t.Format); err != nil {
 		return fmt.Errorf("card_tokenize: %w", err)
+	}
+	t.formats = nil
+	for field, name := range t.FieldFormats {
+		f, err := vault.ParseFormat(name)
+		if err != nil {
+			return fmt.Errorf("card_tokenize: field %q: %w", field, err)
+		}
+		t.formats = append(t.formats, fieldFormat{bodyrewrite.ParsePattern(field), f})
 	}
 	t.auto = t.AutoDetect == nil || *t.AutoDetect
 	if t.MaxBody == 0 {
@@ -346,6 +359,7 @@ func setBody(r *http.Request, b []byte) {
 // is one card) and the fields that hold it.
 type panGroup struct {
 	pan    string
+	format vault.Format
 	fields []*bodyrewrite.Field
 	parent string
 	vault.Card
@@ -368,6 +382,21 @@ type plan struct {
 }
 
 func (t *Tokenize) roleOf(path []string) fieldRole { return roleOf(t.rules, path) }
+
+type fieldFormat struct {
+	pat    bodyrewrite.Pattern
+	format vault.Format
+}
+
+// formatOf is the token format for a PAN found at path.
+func (t *Tokenize) formatOf(path []string) vault.Format {
+	for _, ff := range t.formats {
+		if ff.pat.Match(path) {
+			return ff.format
+		}
+	}
+	return t.format
+}
 
 // fieldSet names the card fields of a body, by role.
 type fieldSet struct {
@@ -435,7 +464,7 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 				return nil, &httpError{Status: http.StatusBadRequest, Code: "invalid_card_number",
 					Message: fmt.Sprintf("field %q is not a valid card number (12–19 digits, spaces or dashes allowed, Luhn check)", f.Name())}
 			}
-			addPAN(p, panIdx, pan, f)
+			addPAN(p, panIdx, pan, t.formatOf(f.Path), f)
 		case roleCVC:
 			if v == "" {
 				continue
@@ -465,7 +494,7 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 				continue
 			}
 			if pan, _, ok := card.Detect(v); ok {
-				addPAN(p, panIdx, pan, f)
+				addPAN(p, panIdx, pan, t.formatOf(f.Path), f)
 			}
 		}
 	}
@@ -485,11 +514,14 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 	return p, nil
 }
 
-func addPAN(p *plan, idx map[string]*panGroup, pan string, f *bodyrewrite.Field) {
-	g := idx[pan]
+// addPAN groups fields by card and token format: the same card in two
+// fields of one format gets one token.
+func addPAN(p *plan, idx map[string]*panGroup, pan string, format vault.Format, f *bodyrewrite.Field) {
+	key := string(format) + "\x00" + pan
+	g := idx[key]
 	if g == nil {
-		g = &panGroup{pan: pan, parent: f.Parent()}
-		idx[pan] = g
+		g = &panGroup{pan: pan, format: format, parent: f.Parent()}
+		idx[key] = g
 		p.pans = append(p.pans, g)
 	}
 	g.fields = append(g.fields, f)
@@ -511,26 +543,36 @@ func pick(m map[string]string, parent string, any bool) string {
 func (t *Tokenize) exchange(ctx context.Context, p *plan) ([]bodyrewrite.Edit, *result, *httpError) {
 	res := &result{}
 	var edits []bodyrewrite.Edit
-	if len(p.pans) > 0 {
-		cards := make([]vault.Card, len(p.pans))
-		for i, g := range p.pans {
-			cards[i] = g.Card
+	// One batch per token format (usually just one).
+	for _, format := range []vault.Format{vault.FormatOpaque, vault.FormatPreserveLast4} {
+		var groups []*panGroup
+		var cards []vault.Card
+		for _, g := range p.pans {
+			if g.format == format {
+				groups = append(groups, g)
+				cards = append(cards, g.Card)
+			}
 		}
-		toks, err := t.store.Tokenize(ctx, t.tenant, t.format, cards)
+		if len(cards) == 0 {
+			continue
+		}
+		toks, err := t.store.Tokenize(ctx, t.tenant, format, cards)
 		if err != nil {
 			return nil, res, vaultError(err)
 		}
-		for i, g := range p.pans {
+		for i, g := range groups {
 			g.token = toks[i]
-			res.pans++
-			if toks[i].Reused {
-				res.reused++
-			}
-			res.tokens = append(res.tokens, toks[i].Token)
-			for _, f := range g.fields {
-				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(toks[i].Token)})
-				res.fields = append(res.fields, f.Name())
-			}
+		}
+	}
+	for _, g := range p.pans {
+		res.pans++
+		if g.token.Reused {
+			res.reused++
+		}
+		res.tokens = append(res.tokens, g.token.Token)
+		for _, f := range g.fields {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(g.token.Token)})
+			res.fields = append(res.fields, f.Name())
 		}
 	}
 	for _, g := range p.cvcs {

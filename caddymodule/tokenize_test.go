@@ -321,6 +321,32 @@ func TestPreserveLast4Format(t *testing.T) {
 	}
 }
 
+func TestFormatPerField(t *testing.T) {
+	hs := newHarness(t, func(h *Tokenize) {
+		h.PAN = append(h.PAN, "legacy_cc")
+		h.FieldFormats = map[string]string{"legacy_cc": "preserve_last4"}
+	})
+	r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(`{"card_number":"4111111111111111","legacy_cc":"4111111111111111"}`))
+	r.Header.Set("Content-Type", "application/json")
+	_, app := hs.do(t, r)
+	var got map[string]string
+	if err := json.Unmarshal(app.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !vault.IsPANToken(got["card_number"]) || !vault.IsPreservingToken(got["legacy_cc"]) || !strings.HasSuffix(got["legacy_cc"], "1111") {
+		t.Fatalf("per-field formats: %v", got)
+	}
+	for _, tok := range []string{got["card_number"], got["legacy_cc"]} {
+		if c, _, err := hs.store.Detokenize(context.Background(), hs.tn, tok); err != nil || c.PAN != "4111111111111111" {
+			t.Fatalf("detokenize %s: %v", tok, err)
+		}
+	}
+	bad := &Tokenize{PAN: []string{"x"}, FieldFormats: map[string]string{"x": "weird"}}
+	if err := bad.setup(&App{Tenant: "t", store: hs.store}, zap.NewNop(), nil); err == nil {
+		t.Fatal("unknown field format accepted")
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	hs := newHarness(t, func(h *Tokenize) { h.MaxBody = 2048 })
 	realTok, err := hs.store.Tokenize(context.Background(), hs.tn, vault.FormatOpaque, []vault.Card{{PAN: "5500000000000004"}})
