@@ -527,3 +527,21 @@ func TestEgressVaultDown(t *testing.T) {
 		t.Fatalf("%d %s (PSP got %d)", w.Code, w.Body, len(cap.got()))
 	}
 }
+
+// An answer too large to scan is withheld, never passed on unscanned.
+func TestEgressWithholdsUnscannableAnswers(t *testing.T) {
+	big := `{"data":"` + strings.Repeat("x", 5000) + `","card":"4111111111111111"}`
+	cap := &capture{answer: big}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.MaxResponse = 4096 })
+	w := e.do(t, httptest.NewRequest(http.MethodGet, "/v1/json/orders/1", nil))
+	if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), "psp_response_too_large") || strings.Contains(w.Body.String(), "4111") {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	cap2 := &capture{answer: "x", header: map[string]string{"Content-Encoding": "br"}}
+	s2, ca2 := tlsServer(t, cap2)
+	e2 := newEgress(t, s2.URL, ca2, nil)
+	if w := e2.do(t, httptest.NewRequest(http.MethodGet, "/v1/json/orders/1", nil)); w.Code != http.StatusBadGateway {
+		t.Fatalf("brotli answer: %d %s", w.Code, w.Body)
+	}
+}
