@@ -283,22 +283,11 @@ func (d *Detokenize) readBody(r *http.Request) ([]byte, *httpError) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	if r.ContentLength > d.MaxBody {
-		return nil, errTooLarge(d.MaxBody)
-	}
 	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
 		return nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_encoding",
 			Message: fmt.Sprintf("Content-Encoding %q on egress requests is not supported; send the PSP request uncompressed", enc)}
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, d.MaxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errTooLarge(d.MaxBody)
-		}
-		return nil, &httpError{Status: http.StatusBadRequest, Code: "body_read_error", Message: "could not read the request body", cause: err}
-	}
-	return b, nil
+	return readBody(r, d.MaxBody)
 }
 
 type auditEntry struct {
@@ -315,24 +304,16 @@ type panUse struct {
 // values anywhere) and swaps in the card data.
 func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []auditEntry, *httpError) {
 	kind, params := classify(r.Header.Get("Content-Type"))
-	var fields []bodyrewrite.Field
-	var err error
-	switch kind {
-	case kindJSON:
-		fields, err = bodyrewrite.ScanJSON(body)
-	case kindForm:
-		fields, err = bodyrewrite.ScanForm(body)
-	case kindMultipart:
-		fields, err = bodyrewrite.ScanMultipart(body, params["boundary"])
-	default:
+	if kind == kindNone {
 		if vault.TokenPattern.Match(body) {
 			return nil, nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 				Message: "the body carries cardproxy tokens but its Content-Type is not JSON, form or multipart; cardproxy cannot place card data in it"}
 		}
 		return body, nil, nil
 	}
-	if err != nil {
-		return nil, nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: err.Error()}
+	fields, herr := scanBody(kind, params, body)
+	if herr != nil {
+		return nil, nil, herr
 	}
 
 	pans := map[string]*panUse{}

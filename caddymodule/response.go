@@ -1,10 +1,7 @@
 package caddymodule
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -34,15 +31,13 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 		h.Del(k)
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	scan := resp.StatusCode >= 200 && resp.StatusCode != http.StatusNoContent && resp.StatusCode < 300 || resp.StatusCode >= 400
-	scan = scan && r.Method != http.MethodHead
-	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"), mt == "application/x-www-form-urlencoded",
-		strings.HasPrefix(mt, "text/") && mt != "text/html", mt == "":
-	default:
-		scan = false // HTML (3DS pages), binaries: byte for byte
-	}
-	if !scan {
+	kind := mediaKind(mt)
+	// Bodies worth scanning: 2xx (but 204) and error answers; not
+	// redirects, not HEAD. Formats: JSON, form, text other than HTML.
+	// HTML (3DS pages) and binaries pass byte for byte.
+	hasBody := (resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent) || resp.StatusCode >= 400
+	textual := kind == kindJSON || kind == kindForm || mt == "" || (strings.HasPrefix(mt, "text/") && mt != "text/html")
+	if !hasBody || !textual || r.Method == http.MethodHead {
 		w.WriteHeader(resp.StatusCode)
 		_, err := io.Copy(w, resp.Body)
 		return err
@@ -58,11 +53,7 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 	switch enc := strings.ToLower(resp.Header.Get("Content-Encoding")); enc {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err == nil {
-			body, err = io.ReadAll(io.LimitReader(zr, d.MaxResponse+1))
-		}
-		if err != nil || int64(len(body)) > d.MaxResponse {
+		if body, err = gunzip(raw, d.MaxResponse); err != nil {
 			return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider's compressed answer could not be scanned")
 		}
 		h.Del("Content-Encoding")
@@ -70,7 +61,7 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 		return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider answered with Content-Encoding "+enc+", which cardproxy cannot scan")
 	}
 
-	out, masked, relays := d.scanResponse(r, body, mt)
+	out, masked, relays := d.scanResponse(r, body, kind)
 	if masked > 0 {
 		d.metrics.masked.Add(float64(masked))
 		d.logger.Warn("masked card numbers in a PSP answer", zap.Int("count", masked), zap.String("upstream", d.upstream.Host),
@@ -124,26 +115,21 @@ func maskKeepSeparators(m string) string {
 	return string(b)
 }
 
-func (d *Detokenize) scanResponse(r *http.Request, body []byte, mt string) ([]byte, int, []string) {
+func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind) ([]byte, int, []string) {
 	var fields []bodyrewrite.Field
-	var err error
-	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		fields, err = bodyrewrite.ScanJSON(body)
-	case mt == "application/x-www-form-urlencoded":
-		fields, err = bodyrewrite.ScanForm(body)
-	default:
-		err = errors.New("text")
+	var herr *httpError
+	if kind == kindJSON || kind == kindForm {
+		fields, herr = scanBody(kind, nil, body)
 	}
-	if err != nil {
-		// Not structured (or not parseable): mask over the raw text.
+	if fields == nil || herr != nil {
+		// Text, or structured but not parseable: mask over the raw bytes.
 		s, n := maskText(string(body))
 		return []byte(s), n, nil
 	}
 	var edits []bodyrewrite.Edit
 	var relays []string
 	var skip [][2]int
-	if d.Relay3DS != "" && fields != nil && fields[0].Enc == bodyrewrite.JSON {
+	if d.Relay3DS != "" && kind == kindJSON {
 		edits, relays, skip = d.relay3DS(r, body, fields)
 	}
 	masked := 0

@@ -2,12 +2,10 @@ package caddymodule
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -193,34 +191,6 @@ func stripMetaHeaders(h http.Header) {
 	}
 }
 
-type bodyKind int
-
-const (
-	kindNone bodyKind = iota
-	kindJSON
-	kindForm
-	kindMultipart
-)
-
-func classify(ct string) (bodyKind, map[string]string) {
-	if ct == "" {
-		return kindNone, nil
-	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return kindNone, nil
-	}
-	switch {
-	case mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")):
-		return kindJSON, params
-	case mt == "application/x-www-form-urlencoded":
-		return kindForm, params
-	case mt == "multipart/form-data":
-		return kindMultipart, params
-	}
-	return kindNone, nil
-}
-
 // ServeHTTP tokenizes the request body and calls the next handler.
 func (t *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	stripMetaHeaders(r.Header)
@@ -270,9 +240,6 @@ type result struct {
 // tokenize reads, rewrites and replaces the body. It returns (nil, nil) when
 // the body had no card data (the original bytes are passed on).
 func (t *Tokenize) tokenize(r *http.Request, kind bodyKind, params map[string]string) (*result, *httpError) {
-	if r.ContentLength > t.MaxBody {
-		return nil, errTooLarge(t.MaxBody)
-	}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	switch enc {
 	case "", "identity", "gzip", "x-gzip":
@@ -280,44 +247,22 @@ func (t *Tokenize) tokenize(r *http.Request, kind bodyKind, params map[string]st
 		return nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_encoding",
 			Message: fmt.Sprintf("Content-Encoding %q is not supported on card requests; send identity or gzip", enc)}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, t.MaxBody))
-	_ = r.Body.Close()
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errTooLarge(t.MaxBody)
-		}
-		return nil, &httpError{Status: http.StatusBadRequest, Code: "body_read_error", Message: "could not read the request body", cause: err}
+	raw, herr := readBody(r, t.MaxBody)
+	if herr != nil {
+		return nil, herr
 	}
 	body := raw
 	if enc == "gzip" || enc == "x-gzip" {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "Content-Encoding is gzip but the body is not valid gzip"}
-		}
-		body, err = io.ReadAll(io.LimitReader(zr, t.MaxBody+1))
-		if err != nil {
-			return nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "Content-Encoding is gzip but the body is not valid gzip"}
-		}
-		if int64(len(body)) > t.MaxBody {
+		var err error
+		if body, err = gunzip(raw, t.MaxBody); errors.Is(err, errDecodedTooLarge) {
 			return nil, errTooLarge(t.MaxBody)
+		} else if err != nil {
+			return nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "Content-Encoding is gzip but the body is not valid gzip"}
 		}
 	}
-
-	var fields []bodyrewrite.Field
-	switch kind {
-	case kindJSON:
-		fields, err = bodyrewrite.ScanJSON(body)
-	case kindForm:
-		fields, err = bodyrewrite.ScanForm(body)
-	case kindMultipart:
-		fields, err = bodyrewrite.ScanMultipart(body, params["boundary"])
-	}
-	if err != nil {
-		if errors.Is(err, bodyrewrite.ErrUnsupported) {
-			return nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_encoding", Message: err.Error()}
-		}
-		return nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: err.Error()}
+	fields, herr := scanBody(kind, params, body)
+	if herr != nil {
+		return nil, herr
 	}
 
 	plan, herr := t.plan(fields)
