@@ -151,6 +151,23 @@ func (a *App) Start() error {
 // Stop does nothing: the Vault client holds no resources that need closing.
 func (a *App) Stop() error { return nil }
 
+// appFrom is how handlers reach the cardproxy app of their config.
+func appFrom(ctx caddy.Context, handler string) (*App, error) {
+	a, err := ctx.App("cardproxy")
+	if err != nil {
+		return nil, fmt.Errorf("%s: loading cardproxy app: %w", handler, err)
+	}
+	return a.(*App), nil
+}
+
+// tenant is a handler's tenant: its own, else the app's.
+func (a *App) tenant(own string) string {
+	if own != "" {
+		return own
+	}
+	return a.Tenant
+}
+
 // Store returns the token vault.
 func (a *App) Store() *vault.Store { return a.store }
 

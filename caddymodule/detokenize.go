@@ -104,20 +104,17 @@ func (Detokenize) CaddyModule() caddy.ModuleInfo {
 
 // Provision builds the upstream client and the field rules.
 func (d *Detokenize) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("cardproxy")
+	app, err := appFrom(ctx, "card_detokenize")
 	if err != nil {
-		return fmt.Errorf("card_detokenize: loading cardproxy app: %w", err)
+		return err
 	}
-	return d.setup(appIface.(*App), ctx.Logger(), ctx.GetMetricsRegistry())
+	return d.setup(app, ctx.Logger(), ctx.GetMetricsRegistry())
 }
 
 func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
 	d.logger = logger
 	d.store = app.Store()
-	d.tenant = d.Tenant
-	if d.tenant == "" {
-		d.tenant = app.Tenant
-	}
+	d.tenant = app.tenant(d.Tenant)
 	if d.MaxBody == 0 {
 		d.MaxBody = DefaultMaxBody
 	}

@@ -45,15 +45,11 @@ func (Relay3DS) CaddyModule() caddy.ModuleInfo {
 
 // Provision connects to the cardproxy app.
 func (h *Relay3DS) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("cardproxy")
+	app, err := appFrom(ctx, "card_3ds_relay")
 	if err != nil {
-		return fmt.Errorf("card_3ds_relay: loading cardproxy app: %w", err)
+		return err
 	}
-	app := appIface.(*App)
-	h.store, h.logger, h.tenant = app.Store(), ctx.Logger(), h.Tenant
-	if h.tenant == "" {
-		h.tenant = app.Tenant
-	}
+	h.store, h.logger, h.tenant = app.Store(), ctx.Logger(), app.tenant(h.Tenant)
 	return nil
 }
 

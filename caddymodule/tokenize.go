@@ -111,11 +111,11 @@ const DefaultMaxBody = 1 << 20
 
 // Provision connects the handler to the cardproxy app and compiles its rules.
 func (t *Tokenize) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("cardproxy")
+	app, err := appFrom(ctx, "card_tokenize")
 	if err != nil {
-		return fmt.Errorf("card_tokenize: loading cardproxy app: %w", err)
+		return err
 	}
-	return t.setup(appIface.(*App), ctx.Logger(), ctx.GetMetricsRegistry())
+	return t.setup(app, ctx.Logger(), ctx.GetMetricsRegistry())
 }
 
 func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
@@ -123,10 +123,7 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 	t.logger = logger
 	t.app = app
 	t.store = app.Store()
-	t.tenant = t.Tenant
-	if t.tenant == "" {
-		t.tenant = app.Tenant
-	}
+	t.tenant = app.tenant(t.Tenant)
 	if t.format, err = vault.ParseFormat(t.Format); err != nil {
 		return fmt.Errorf("card_tokenize: %w", err)
 	}
@@ -386,7 +383,7 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 		if f.Kind == bodyrewrite.Object {
 			continue
 		}
-		if f.Kind != bodyrewrite.Other && vault.TokenPattern.MatchString(f.Value) {
+		if f.Kind != bodyrewrite.Other && vault.ContainsToken(f.Value) {
 			return nil, &httpError{Status: http.StatusBadRequest, Code: "token_not_allowed",
 				Message: fmt.Sprintf("field %q carries a cardproxy token; tokens are issued by cardproxy and cannot be submitted by clients", f.Name())}
 		}

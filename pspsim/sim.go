@@ -547,7 +547,7 @@ func Verify(apiKey, auth string, body []byte, now time.Time, maxAge time.Duratio
 	if err != nil {
 		return fmt.Errorf("auth header is not base64")
 	}
-	ts, sig, found := strings.Cut(string(raw), ":")
+	ts, _, found := strings.Cut(string(raw), ":")
 	if !found {
 		return fmt.Errorf("auth header has no timestamp")
 	}
@@ -562,7 +562,6 @@ func Verify(apiKey, auth string, body []byte, now time.Time, maxAge time.Duratio
 	if !hmac.Equal([]byte(want), []byte(auth)) {
 		return fmt.Errorf("signature mismatch")
 	}
-	_ = sig
 	return nil
 }
 

@@ -16,7 +16,6 @@
 package vault
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -222,7 +221,7 @@ func (t *tokenFile) load(force bool) error {
 }
 
 // refresh is called before each operation (cheap: at most one stat a second).
-func (t *tokenFile) refresh(ctx context.Context) {
+func (t *tokenFile) refresh() {
 	if t == nil {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -18,21 +19,10 @@ type Relay struct {
 // RelayPrefix starts relay ids.
 const RelayPrefix = "cp_3ds_"
 
-// IsRelayID reports whether s has the shape of a relay id.
-func IsRelayID(s string) bool {
-	return len(s) == tokenLength && s[:len(RelayPrefix)] == RelayPrefix && TokenPattern3DS(s)
-}
+var relayPattern = regexp.MustCompile(`^cp_3ds_[0-9A-Za-z]{24}$`)
 
-// TokenPattern3DS checks the random part of a relay id.
-func TokenPattern3DS(s string) bool {
-	for i := len(RelayPrefix); i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			return false
-		}
-	}
-	return true
-}
+// IsRelayID reports whether s has the shape of a relay id.
+func IsRelayID(s string) bool { return relayPattern.MatchString(s) }
 
 // PutRelay stores a relay for ttl in Vault (not in process memory, so any
 // cardproxy instance behind a load balancer can serve it) and returns its id.

@@ -94,7 +94,7 @@ func (s *Store) kvMeta(tenant, kind, id string) string {
 // call runs f, re-reading a token file and retrying once when Vault says 403
 // (the agent may have rotated the token).
 func (s *Store) call(ctx context.Context, f func() (*api.Secret, error)) (*api.Secret, error) {
-	s.tf.refresh(ctx)
+	s.tf.refresh()
 	sec, err := f()
 	if err != nil && s.tf != nil && isForbidden(err) {
 		if s.tf.load(true) == nil {

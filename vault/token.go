@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strings"
 
 	"github.com/cardproxy/cardproxy/card"
 )
@@ -88,6 +89,13 @@ func newPreserving(pan string) (string, error) {
 		b[1] = '0' + (b[1]-'0'+1)%10
 	}
 	return string(b), nil
+}
+
+// ContainsToken reports whether s holds an opaque cardproxy token anywhere.
+// It is called on every value of every inspected body, so it looks for the
+// common prefix before running the pattern.
+func ContainsToken(s string) bool {
+	return strings.Contains(s, "cp_") && TokenPattern.MatchString(s)
 }
 
 // IsToken reports whether s is an opaque cardproxy token (PAN or CVC).
