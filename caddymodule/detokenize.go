@@ -337,15 +337,17 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			cvcs[v] = append(cvcs[v], f)
 			continue
 		case vault.IsPANToken(v) || (role == rolePAN && vault.IsPreservingToken(v)):
-			if fillable(role) {
-				fill[role] = append(fill[role], f)
-				continue
-			}
+			// Every card token is looked up (and so validated), also one
+			// that only names the card whose expiry or holder to fill in.
 			if pans[v] == nil {
 				pans[v] = &panUse{token: v}
 				panOrder = append(panOrder, v)
 			}
-			pans[v].fields = append(pans[v].fields, f)
+			if fillable(role) {
+				fill[role] = append(fill[role], f)
+			} else {
+				pans[v].fields = append(pans[v].fields, f)
+			}
 			continue
 		}
 		// Empty/null expiry and holder fields are filled when the body
@@ -479,12 +481,10 @@ func (d *Detokenize) outbound(ctx context.Context, r *http.Request, body []byte)
 	u := *d.upstream
 	u.Path = strings.TrimRight(d.upstream.Path, "/") + r.URL.Path
 	u.RawPath = ""
-	q := r.URL.Query()
-	if d.apiKey != "" {
-		q.Del("api_key")
-	}
 	u.RawQuery = r.URL.RawQuery
-	if d.apiKey != "" {
+	if d.apiKey != "" && strings.Contains(u.RawQuery, "api_key") {
+		q := r.URL.Query()
+		q.Del("api_key") // cardproxy sends its own
 		u.RawQuery = q.Encode()
 	}
 	var rd io.Reader

@@ -545,3 +545,31 @@ func TestEgressWithholdsUnscannableAnswers(t *testing.T) {
 		t.Fatalf("brotli answer: %d %s", w.Code, w.Body)
 	}
 }
+
+// A token in an expiry field is validated like any other and fills in its own
+// card's expiry, not another card's.
+func TestEgressExpiryTokenIsItsOwnCard(t *testing.T) {
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	tokA, _ := e.tokens(t, "4111111111111111", "01/31", "", "")
+	tokB, _ := e.tokens(t, "5500000000000004", "09/32", "", "")
+	body := `{"gateway_info":{"card_number":"` + tokA + `","card_expiry_date":"` + tokB + `"}}`
+	r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	if w := e.do(t, r); w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if got := string(cap.got()[0].Body); got != `{"gateway_info":{"card_number":"4111111111111111","card_expiry_date":"3209"}}` {
+		t.Fatalf("PSP got %s", got)
+	}
+	r = httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(
+		`{"gateway_info":{"card_number":"`+tokA+`","card_expiry_date":"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA"}}`))
+	r.Header.Set("Content-Type", "application/json")
+	if w := e.do(t, r); w.Code != 400 || !strings.Contains(w.Body.String(), "unknown_token") {
+		t.Fatalf("unknown token in an expiry field: %d %s", w.Code, w.Body)
+	}
+	if len(cap.got()) != 1 {
+		t.Fatal("request with an unknown token reached the PSP")
+	}
+}
