@@ -197,25 +197,15 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 			"card_cvc":         r.PostForm.Get("cvc"),
 		},
 	}
-	b, _ := json.Marshal(order)
-	resp, err := s.cfg.Client.Post(s.cfg.Egress+"/orders", "application/json", bytes.NewReader(b))
+	out, err := s.callPSP(http.MethodPost, "/orders", order)
 	if err != nil {
 		s.fail(w, 502, "Payment failed", "The payment service could not be reached.")
 		return
 	}
-	defer resp.Body.Close()
-	var out struct {
-		Success   bool           `json:"success"`
-		Data      map[string]any `json:"data"`
-		ErrorInfo string         `json:"error_info"`
-		Error     string         `json:"error"`
-		Message   string         `json:"message"`
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(raw, &out); err != nil || !out.Success {
+	if !out.Success {
 		detail := out.ErrorInfo
 		if detail == "" {
-			detail = out.Message
+			detail = out.Message // a refusal by cardproxy
 		}
 		s.fail(w, 402, "Payment failed", detail)
 		return
@@ -231,6 +221,44 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, s.cfg.PublicURL+"/ok?transactionid="+url.QueryEscape(orderID), http.StatusSeeOther)
 }
 
+// pspAnswer is MultiSafepay's envelope (or cardproxy's JSON refusal).
+type pspAnswer struct {
+	Success   bool           `json:"success"`
+	Data      map[string]any `json:"data"`
+	ErrorInfo string         `json:"error_info"`
+	Message   string         `json:"message"`
+}
+
+// callPSP calls the MultiSafepay API through cardproxy's egress. An answer
+// that is not JSON counts as unsuccessful.
+func (s *Shop) callPSP(method, path string, body any) (*pspAnswer, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.cfg.Egress+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.cfg.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out pspAnswer
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		out.Success = false
+	}
+	return &out, nil
+}
+
 var brands = map[string]string{"VISA": "Visa", "MASTERCARD": "Mastercard", "AMEX": "American Express", "MAESTRO": "Maestro"}
 
 // result confirms the order with the PSP (the redirect alone proves nothing).
@@ -240,17 +268,12 @@ func (s *Shop) result(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 400, "Unknown order", "No transaction id.")
 		return
 	}
-	resp, err := s.cfg.Client.Get(s.cfg.Egress + "/orders/" + url.PathEscape(id))
+	out, err := s.callPSP(http.MethodGet, "/orders/"+url.PathEscape(id), nil)
 	if err != nil {
 		s.fail(w, 502, "Payment status unknown", "The payment service could not be reached.")
 		return
 	}
-	defer resp.Body.Close()
-	var out struct {
-		Success bool           `json:"success"`
-		Data    map[string]any `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.Success {
+	if !out.Success {
 		s.fail(w, 404, "Unknown order", "The payment service does not know this order.")
 		return
 	}
