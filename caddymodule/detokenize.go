@@ -400,7 +400,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 	for _, f := range fill[roleExpiryMonth] {
 		if c, ok := cardFor(f); ok {
 			if m, _, ok := parseExpiry(c.Expiry, time.Now()); ok {
-				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, m, 2)})
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, m)})
 			}
 		}
 	}
@@ -410,7 +410,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 				if d.preset.YearDigits == 2 {
 					y %= 100
 				}
-				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, y, 2)})
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, y)})
 			}
 		}
 	}

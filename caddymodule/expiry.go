@@ -51,32 +51,21 @@ func parseExpiry(s string, now time.Time) (month, year int, ok bool) {
 }
 
 // encodeExpiry writes an expiry for a single-field expiry: "yymm" → 2812
-// (kept a JSON number if the field was one), else "MM/YY".
+// (kept a JSON number if the field was one; Field.Encode decides), else "MM/YY".
 func encodeExpiry(f *bodyrewrite.Field, format string, m, y int) []byte {
-	var s string
-	switch format {
-	case "yymm":
-		s = pad2(y%100) + pad2(m)
-	default:
-		s = pad2(m) + "/" + pad2(y%100)
+	if format == "yymm" {
+		return f.Encode(pad2(y%100) + pad2(m))
 	}
-	if f.Kind == bodyrewrite.Number && s[0] != '0' {
-		return []byte(s)
-	}
-	return (&bodyrewrite.Field{Enc: f.Enc, Kind: bodyrewrite.String}).Encode(s)
+	return f.Encode(pad2(m) + "/" + pad2(y%100))
 }
 
 // encodeInt writes a month or year: a JSON number stays a number (6, 2029),
-// a string is zero-padded to width ("06").
-func encodeInt(f *bodyrewrite.Field, v, width int) []byte {
+// a string is zero-padded ("06").
+func encodeInt(f *bodyrewrite.Field, v int) []byte {
 	if f.Kind == bodyrewrite.Number {
-		return []byte(strconv.Itoa(v))
+		return f.Encode(strconv.Itoa(v))
 	}
-	s := strconv.Itoa(v)
-	for len(s) < width {
-		s = "0" + s
-	}
-	return (&bodyrewrite.Field{Enc: f.Enc, Kind: bodyrewrite.String}).Encode(s)
+	return f.Encode(pad2(v))
 }
 
 func pad2(n int) string {

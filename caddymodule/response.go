@@ -149,10 +149,7 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind) (
 			continue
 		}
 		if out, n := maskText(f.Value); n > 0 {
-			masked += n
-			if f.Kind == bodyrewrite.Number {
-				f.Kind = bodyrewrite.String // a masked number is a string
-			}
+			masked += n // a masked number has '*' in it: Encode makes it a string
 			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(out)})
 		}
 	}
