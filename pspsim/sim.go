@@ -250,7 +250,8 @@ func (s *Sim) createOrder(r *http.Request, body []byte) (int, any) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&req); err != nil {
-		return 400, mspError(1000, "Invalid JSON: "+err.Error())
+		// Not err.Error(): a type error quotes the value, which may be a card.
+		return 400, mspError(1000, "Invalid JSON body")
 	}
 	if req.OrderID == "" || req.Currency == "" || req.Amount == "" {
 		return 400, mspError(1001, "order_id, currency and amount are required")

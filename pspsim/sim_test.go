@@ -137,3 +137,11 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestErrorsDoNotEchoCards(t *testing.T) {
+	h := New(Config{}).Handler()
+	code, out := post(t, h, "/v1/json/orders", `{"type":"direct","order_id":"e1","currency":"EUR","amount":1,"gateway_info":{"card_number":4111111111111111}}`, nil)
+	if code != 400 || strings.Contains(mustJSON(out), "4111111111111111") {
+		t.Fatalf("%d %v", code, out)
+	}
+}

@@ -3,6 +3,8 @@ package vault
 import (
 	"context"
 	"fmt"
+
+	"github.com/hashicorp/vault/api"
 )
 
 // SweepResult counts what Sweep removed.
@@ -61,7 +63,7 @@ func (s *Store) Sweep(ctx context.Context, tenant string) (SweepResult, error) {
 }
 
 func (s *Store) list(ctx context.Context, path string) ([]string, error) {
-	sec, err := s.client.Logical().ListWithContext(ctx, path)
+	sec, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().ListWithContext(ctx, path) })
 	if err != nil {
 		return nil, unavailable("list", err)
 	}
