@@ -22,6 +22,22 @@ const (
 	Maestro    Brand = "maestro"
 	Diners     Brand = "diners"
 	Bancontact Brand = "bancontact"
+
+	Mir          Brand = "mir"
+	RuPay        Brand = "rupay"
+	UATP         Brand = "uatp"
+	Elo          Brand = "elo"
+	Hipercard    Brand = "hipercard"
+	Troy         Brand = "troy"
+	Dankort      Brand = "dankort"
+	InterPayment Brand = "interpayment"
+	InstaPayment Brand = "instapayment"
+	Verve        Brand = "verve"
+	UzCard       Brand = "uzcard"
+	Humo         Brand = "humo"
+	LankaPay     Brand = "lankapay"
+	BCCard       Brand = "bccard"
+	GPN          Brand = "gpn" // Indonesia's Gerbang Pembayaran Nasional
 )
 
 // Luhn reports whether digits (ASCII '0'-'9' only) passes the Luhn check.
@@ -32,22 +48,22 @@ func Luhn(digits string) bool {
 	sum := 0
 	double := false
 	for i := len(digits) - 1; i >= 0; i-- {
-		c := digits[i]
-		if c < '0' || c > '9' {
+		d := digits[i] - '0'
+		if d > 9 {
 			return false
 		}
-		d := int(c - '0')
 		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
+			sum += int(luhnDouble[d])
+		} else {
+			sum += int(d)
 		}
-		sum += d
 		double = !double
 	}
 	return sum%10 == 0
 }
+
+// luhnDouble is a digit doubled, less 9 when that is over 9.
+var luhnDouble = [10]byte{0, 2, 4, 6, 8, 1, 3, 5, 7, 9}
 
 // LuhnDigit returns the check digit that makes payload+digit Luhn-valid.
 func LuhnDigit(payload string) byte {
@@ -67,9 +83,12 @@ func LuhnDigit(payload string) byte {
 	return byte('0' + (10-sum%10)%10)
 }
 
-// Normalize strips the separators people type inside card numbers (spaces and
-// dashes) and reports whether what is left is all ASCII digits. It does not
-// allocate when s has no separators.
+// Normalize strips the separators people type inside card numbers (spaces
+// and dashes: ASCII ' ' and '-', Unicode spaces such as NBSP, U+2007, U+202F,
+// and dashes such as U+2010–U+2015, U+2212, U+FF0D) and reports whether what
+// is left is all decimal digits, returned as ASCII: full-width, Arabic-Indic
+// and other Unicode decimal digits count. It does not allocate when s is
+// ASCII digits only.
 func Normalize(s string) (string, bool) {
 	if s == "" {
 		return "", false
@@ -80,7 +99,7 @@ func Normalize(s string) (string, bool) {
 		if c >= '0' && c <= '9' {
 			continue
 		}
-		if c == ' ' || c == '-' {
+		if c == ' ' || c == '-' || c >= 0x80 {
 			clean = false
 			continue
 		}
@@ -91,10 +110,15 @@ func Normalize(s string) (string, bool) {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' {
-			b.WriteByte(c)
+	for _, r := range s {
+		if v, ok := DigitValue(r); ok {
+			b.WriteByte('0' + v)
+			continue
 		}
+		if r == ' ' || r == '-' || r >= 0x80 && isUnicodeSep(r) {
+			continue
+		}
+		return "", false
 	}
 	out := b.String()
 	return out, out != ""
@@ -110,7 +134,8 @@ const (
 // digits, Luhn-valid, with a known IIN whose lengths include this one. It
 // returns the bare digits and the brand.
 func Detect(s string) (pan string, brand Brand, ok bool) {
-	if len(s) < MinLen || len(s) > MaxLen*2 { // separators at most double the length
+	// A digit takes 1–4 bytes, a separator 1–3.
+	if len(s) < MinLen || len(s) > MaxLen*4+(MaxLen-1)*3 {
 		return "", Unknown, false
 	}
 	d, ok := Normalize(s)

@@ -1,5 +1,7 @@
 package card
 
+import "strings"
+
 // Finding card numbers inside free text: request bodies cardproxy does not
 // parse, query strings, headers, PSP answers, log lines. An attacker chooses
 // these bytes, so the scan decodes every representation an app or a browser
@@ -59,7 +61,39 @@ func Either(ms ...Matcher) Matcher {
 // longer than a card are searched window by window (longest first), so a
 // card number next to other digits is still found; hits never overlap.
 func Find(text string, match Matcher, yield func(Hit) bool) {
-	findASCII(text, match, yield)
+	if match == nil {
+		return
+	}
+	if !strings.ContainsAny(text, "%\\&") {
+		scan(text, true, match, yield) // nothing to decode: one streaming pass
+		return
+	}
+	// Text that may hold escapes is read twice: decoded, and literally (the
+	// "34" of "%34" are digits to an app that does not percent-decode).
+	// Where a hit of one reading overlaps one of the other, the one that
+	// starts first (then the longer) wins.
+	var dec, lit []Hit
+	escaped := scan(text, true, match, func(h Hit) bool { dec = append(dec, h); return true })
+	if escaped {
+		scan(text, false, match, func(h Hit) bool { lit = append(lit, h); return true })
+	}
+	end := 0
+	for len(dec) > 0 || len(lit) > 0 {
+		var h Hit
+		if len(lit) == 0 || len(dec) > 0 && (dec[0].Start < lit[0].Start ||
+			dec[0].Start == lit[0].Start && dec[0].End >= lit[0].End) {
+			h, dec = dec[0], dec[1:]
+		} else {
+			h, lit = lit[0], lit[1:]
+		}
+		if h.Start < end {
+			continue
+		}
+		if !yield(h) {
+			return
+		}
+		end = h.End
+	}
 }
 
 // Contains reports whether text holds a card number that match accepts.
@@ -72,7 +106,24 @@ func Contains(text string, match Matcher) bool {
 // MaskAll replaces every digit of every card number found in text but the
 // last four with '*' (a whole escape becomes one '*'), and says how many it
 // masked.
+//
+// The kept last four digits can start a new card number with the digits
+// that follow them, and a masked escape can end up read literally: MaskAll
+// masks again until the text holds no card number match accepts. Each pass
+// turns at least eight characters that are not '*' into '*', so this ends;
+// in practice after at most two passes.
 func MaskAll(text string, match Matcher) (string, int) {
+	total := 0
+	for {
+		out, n := maskOnce(text, match)
+		if n == 0 {
+			return text, total
+		}
+		text, total = out, total+n
+	}
+}
+
+func maskOnce(text string, match Matcher) (string, int) {
 	var hits []Hit
 	Find(text, match, func(h Hit) bool { hits = append(hits, h); return true })
 	if len(hits) == 0 {
@@ -90,62 +141,3 @@ func MaskAll(text string, match Matcher) (string, int) {
 	out = append(out, text[pos:]...)
 	return string(out), len(hits)
 }
-
-// findASCII is the plain-digit scan (placeholder for the decoding scan).
-func findASCII(text string, match Matcher, yield func(Hit) bool) {
-	i := 0
-	for i < len(text) {
-		if text[i] < '0' || text[i] > '9' {
-			i++
-			continue
-		}
-		var digits [][2]int
-		j := i
-		for j < len(text) {
-			if text[j] >= '0' && text[j] <= '9' {
-				digits = append(digits, [2]int{j, j + 1})
-				j++
-				continue
-			}
-			if (text[j] == ' ' || text[j] == '-') && j+1 < len(text) && text[j+1] >= '0' && text[j+1] <= '9' {
-				j++
-				continue
-			}
-			break
-		}
-		if !scanRun(text, digits, match, yield) {
-			return
-		}
-		i = j
-	}
-}
-
-// scanRun looks for card numbers in one run of digits: at each start, the
-// longest window that matches wins; the scan goes on after it.
-func scanRun(text string, digits [][2]int, match Matcher, yield func(Hit) bool) bool {
-	buf := make([]byte, len(digits))
-	for k, d := range digits {
-		buf[k] = digitValue(text, d)
-	}
-	for s := 0; s+MinLen <= len(digits); {
-		hit := 0
-		for n := min(MaxLen, len(digits)-s); n >= MinLen; n-- {
-			if match(string(buf[s : s+n])) {
-				hit = n
-				break
-			}
-		}
-		if hit == 0 {
-			s++
-			continue
-		}
-		ds := digits[s : s+hit]
-		if !yield(Hit{Start: ds[0][0], End: ds[hit-1][1], PAN: string(buf[s : s+hit]), Digits: ds}) {
-			return false
-		}
-		s += hit
-	}
-	return true
-}
-
-func digitValue(text string, d [2]int) byte { return text[d[0]] }

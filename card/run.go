@@ -1,0 +1,123 @@
+package card
+
+// The scan over runs of digits: a run is digits with at most one separator
+// between two of them; each run is searched window by window.
+
+// runBuf is how many digits a run buffers before searching the starts that
+// have a full MaxLen lookahead. One string per buffer is handed to the
+// matcher, so a long run costs one allocation per runBuf-MaxLen digits.
+const runBuf = 256
+
+// runScanner holds the digits of the current run.
+type runScanner struct {
+	match Matcher
+	yield func(Hit) bool
+	n     int
+	pos   [runBuf][2]int
+	val   [runBuf]byte
+}
+
+// add appends a digit; false if yield asked to stop.
+func (r *runScanner) add(start, end int, v byte) bool {
+	if r.n == runBuf && !r.flush(false) {
+		return false
+	}
+	r.pos[r.n] = [2]int{start, end}
+	r.val[r.n] = '0' + v
+	r.n++
+	return true
+}
+
+// flush searches the buffered digits: at each start the longest window of
+// 12–19 digits that matches wins and the search goes on after it. At the
+// end of a run (final) every start is searched; otherwise only the starts
+// with MaxLen digits after them, and the rest stays for the next flush.
+func (r *runScanner) flush(final bool) bool {
+	if r.n < MinLen {
+		if final {
+			r.n = 0
+		}
+		return true
+	}
+	str := string(r.val[:r.n])
+	s := 0
+	for s+MinLen <= r.n && (final || s+MaxLen <= r.n) {
+		hit := 0
+		for n := min(MaxLen, r.n-s); n >= MinLen; n-- {
+			if r.match(str[s : s+n]) {
+				hit = n
+				break
+			}
+		}
+		if hit == 0 {
+			s++
+			continue
+		}
+		ds := make([][2]int, hit)
+		copy(ds, r.pos[s:s+hit])
+		h := Hit{Start: ds[0][0], End: ds[hit-1][1], PAN: str[s : s+hit], Digits: ds}
+		if !r.yield(h) {
+			return false
+		}
+		s += hit
+	}
+	if final {
+		r.n = 0
+		return true
+	}
+	copy(r.pos[:], r.pos[s:r.n])
+	copy(r.val[:], r.val[s:r.n])
+	r.n -= s
+	return true
+}
+
+// scan reads text (decoding escapes or literally) run by run and reports
+// whether it decoded any escape.
+func scan(text string, decode bool, match Matcher, yield func(Hit) bool) (escaped bool) {
+	r := runScanner{match: match, yield: yield}
+	tok := func(i int) (int, byte, int) {
+		kind, v, end := token(text, i, decode)
+		if end > i+1 && text[i] < 0x80 {
+			escaped = true
+		}
+		return kind, v, end
+	}
+	i := 0
+	for i < len(text) {
+		for i < len(text) && !startsToken[text[i]] {
+			i++
+		}
+		if i == len(text) {
+			break
+		}
+		kind, v, end := tok(i)
+		if kind != tokDigit {
+			i = end
+			continue
+		}
+		start := i
+		for {
+			if !r.add(start, end, v) {
+				return escaped
+			}
+			i = end
+			if i == len(text) {
+				break
+			}
+			kind, v, end = tok(i)
+			if kind == tokSep && end < len(text) {
+				start = end
+				kind, v, end = tok(start)
+			} else {
+				start = i
+			}
+			if kind != tokDigit {
+				break
+			}
+		}
+		if !r.flush(true) {
+			return escaped
+		}
+	}
+	return escaped
+}
