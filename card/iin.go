@@ -15,7 +15,8 @@ type iinRange struct {
 // 622126–622925 and Elo 627780 inside UnionPay 62, Elo, Verve and RuPay inside
 // Discover 65, LankaPay 357111 inside JCB. Among ranges of the same prefix
 // length the first listed wins (UnionPay 62 before GPN 60–63, RuPay 60 before
-// GPN 60). Maestro's two-digit ranges are the broad catch-all, after GPN.
+// GPN 60). Maestro's two-digit ranges are the broad catch-all (GPN's 50, 56, 58 and 60–63
+// sit inside them and keep the Maestro name; GPN 1946 is its own).
 var iinTable = []iinRange{
 	// 6 digits
 	{lo: "479658", hi: "479658", minLen: 16, maxLen: 17, brand: Bancontact},
@@ -88,10 +89,6 @@ var iinTable = []iinRange{
 	{lo: "60", hi: "60", minLen: 16, maxLen: 16, brand: RuPay},
 	{lo: "81", hi: "82", minLen: 16, maxLen: 16, brand: RuPay},
 	{lo: "94", hi: "94", minLen: 16, maxLen: 16, brand: BCCard}, // Korean domestic BC Card
-	{lo: "50", hi: "50", minLen: 16, maxLen: 16, brand: GPN},
-	{lo: "56", hi: "56", minLen: 16, maxLen: 16, brand: GPN},
-	{lo: "58", hi: "58", minLen: 16, maxLen: 16, brand: GPN},
-	{lo: "60", hi: "63", minLen: 16, maxLen: 16, brand: GPN},
 	{lo: "50", hi: "50", minLen: 12, maxLen: 19, brand: Maestro},
 	{lo: "56", hi: "69", minLen: 12, maxLen: 19, brand: Maestro},
 	// 1 digit

@@ -36,7 +36,7 @@ func TestNewIINs(t *testing.T) {
 		{"8600", 16, UzCard}, {"9860", 16, Humo}, {"357111", 16, LankaPay},
 		{"6759", 16, Maestro}, {"676770", 12, Maestro}, {"676774", 19, Maestro}, {"50", 18, Maestro}, {"69", 13, Maestro},
 		{"94", 16, BCCard},
-		{"1946", 16, GPN}, {"50", 16, GPN}, {"56", 16, GPN}, {"58", 16, GPN}, {"61", 16, GPN}, {"63", 16, GPN},
+		{"1946", 16, GPN}, {"50", 16, Maestro}, {"56", 16, Maestro}, {"58", 16, Maestro}, {"61", 16, Maestro}, {"63", 16, Maestro},
 		// narrow ranges still win over the broad ones, old brands unchanged
 		{"62", 16, UnionPay}, {"6011", 16, Discover}, {"650032", 17, Discover}, {"655020", 16, Discover},
 		{"357112", 16, JCB}, {"357111", 17, JCB}, {"4011", 16, Visa}, {"401178", 13, Visa}, {"506100", 12, Maestro},
