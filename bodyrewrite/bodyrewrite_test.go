@@ -23,7 +23,7 @@ func find(fs []Field, name string) *Field {
 func TestScanJSONPathsAndOffsets(t *testing.T) {
 	body := []byte(`{"type":"direct","gateway_info":{"card_number":"4111 1111 1111 1111","card_expiry_date":2512,"cvc":null,"flexible_3d":true},
 	 "items":[{"n":"a\u0041"}, 7], "z": "<&>"}`)
-	fs, err := ScanJSON(body)
+	fs, err := ScanJSON(body, DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,12 +58,12 @@ func TestScanJSONPathsAndOffsets(t *testing.T) {
 
 func TestScanJSONRejects(t *testing.T) {
 	for _, b := range []string{`{"a":`, `{"a":1}x`, `{'a':1}`, ``, `{"a":"\x"}`, `[1,]`} {
-		if _, err := ScanJSON([]byte(b)); !errors.Is(err, ErrMalformed) {
+		if _, err := ScanJSON([]byte(b), DefaultLimits); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%q: %v", b, err)
 		}
 	}
-	deep := strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2)
-	if _, err := ScanJSON([]byte(deep)); !errors.Is(err, ErrMalformed) {
+	deep := strings.Repeat("[", DefaultLimits.MaxDepth+2) + strings.Repeat("]", DefaultLimits.MaxDepth+2)
+	if _, err := ScanJSON([]byte(deep), DefaultLimits); !errors.Is(err, ErrLimit) {
 		t.Errorf("deep nesting: %v", err)
 	}
 }
@@ -83,7 +83,7 @@ func TestJSONEncodeKeepsNumbers(t *testing.T) {
 
 func TestScanForm(t *testing.T) {
 	body := []byte("amount=10.00&payment%5Bcc_number%5D=4111+1111+1111+1111&payment[cc_cid]=123&flag&x=a%26b&cards[0][number]=5500000000000004&empty=")
-	fs, err := ScanForm(body)
+	fs, err := ScanForm(body, DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestScanForm(t *testing.T) {
 	if err != nil || v.Get("payment[cc_number]") != "cp_pan_tok" || v.Get("x") != "a&b" {
 		t.Fatalf("reparse: %v %v", v, err)
 	}
-	if _, err := ScanForm([]byte("a=%zz")); !errors.Is(err, ErrMalformed) {
+	if _, err := ScanForm([]byte("a=%zz"), DefaultLimits); !errors.Is(err, ErrMalformed) {
 		t.Errorf("bad escape: %v", err)
 	}
 }
@@ -124,12 +124,15 @@ func TestScanMultipart(t *testing.T) {
 	_ = w.WriteField("note", "hi\r\nthere")
 	_ = w.Close()
 	body := buf.Bytes()
-	fs, err := ScanMultipart(body, w.Boundary())
+	fs, err := ScanMultipart(body, w.Boundary(), DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fs) != 3 {
-		t.Fatalf("want 3 text fields (file skipped), got %d", len(fs))
+	if len(fs) != 4 {
+		t.Fatalf("want 3 text fields and 1 file, got %d", len(fs))
+	}
+	if f := find(fs, "receipt"); f == nil || f.Kind != File || f.FileName != "r.txt" || f.Value != "4111111111111111 in a file" {
+		t.Fatalf("file part: %+v", f)
 	}
 	cn := find(fs, "card_number")
 	if cn == nil || cn.Value != "4111111111111111" {
@@ -157,11 +160,11 @@ func TestScanMultipart(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("reparsed multipart: %v", got)
 	}
-	if _, err := ScanMultipart([]byte("--x\r\nContent-Disposition: form-data; name=a\r\n\r\nv"), "x"); !errors.Is(err, ErrMalformed) {
+	if _, err := ScanMultipart([]byte("--x\r\nContent-Disposition: form-data; name=a\r\n\r\nv"), "x", DefaultLimits); !errors.Is(err, ErrMalformed) {
 		t.Errorf("unterminated: %v", err)
 	}
-	b64 := "--x\r\nContent-Disposition: form-data; name=a\r\nContent-Transfer-Encoding: base64\r\n\r\nNDExMQ==\r\n--x--\r\n"
-	if _, err := ScanMultipart([]byte(b64), "x"); !errors.Is(err, ErrUnsupported) {
+	b64 := "--x\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Transfer-Encoding: base64\r\n\r\nNDExMQ==\r\n--x--\r\n"
+	if _, err := ScanMultipart([]byte(b64), "x", DefaultLimits); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("base64 part: %v", err)
 	}
 }
@@ -197,7 +200,7 @@ func TestSplitNameAndPattern(t *testing.T) {
 func FuzzScanJSON(f *testing.F) {
 	f.Add([]byte(`{"a":[1,"b",{"c":null}],"d":"\u00e9"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fs, err := ScanJSON(b)
+		fs, err := ScanJSON(b, DefaultLimits)
 		if err != nil {
 			return
 		}
@@ -226,7 +229,7 @@ func FuzzScanJSON(f *testing.F) {
 func FuzzScanForm(f *testing.F) {
 	f.Add([]byte("a=1&b%5Bc%5D=x+y&d"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fs, err := ScanForm(b)
+		fs, err := ScanForm(b, DefaultLimits)
 		if err != nil {
 			return
 		}
@@ -236,4 +239,68 @@ func FuzzScanForm(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Multipart that some app parser reads differently from cardproxy is refused,
+// never half-understood.
+func TestScanMultipartRefusesNonCanonical(t *testing.T) {
+	ok := "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b--\r\n"
+	if fs, err := ScanMultipart([]byte(ok), "b", DefaultLimits); err != nil || len(fs) != 1 || fs[0].Value != "v" {
+		t.Fatalf("canonical body: %v %+v", err, fs)
+	}
+	for name, body := range map[string]string{
+		"preamble":             "junk\r\n" + ok,
+		"LF preamble":          "\n" + ok,
+		"LF-only":              strings.ReplaceAll(ok, "\r\n", "\n"),
+		"LF between parts":     "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\n--b\r\nContent-Disposition: form-data; name=\"c\"\r\n\r\nw\r\n--b--\r\n",
+		"unquoted name":        "--b\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--b--\r\n",
+		"junk param":           "--b\r\nContent-Disposition: form-data; x; name=\"a\"\r\n\r\nv\r\n--b--\r\n",
+		"name*":                "--b\r\nContent-Disposition: form-data; name*=UTF-8''a\r\n\r\nv\r\n--b--\r\n",
+		"two names":            "--b\r\nContent-Disposition: form-data; name=\"a\"; name=\"c\"\r\n\r\nv\r\n--b--\r\n",
+		"backslash":            "--b\r\nContent-Disposition: form-data; name=\"a\\\"\"\r\n\r\nv\r\n--b--\r\n",
+		"padding":              "--b \r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b--\r\n",
+		"folded header":        "--b\r\nContent-Disposition: form-data;\r\n name=\"a\"\r\n\r\nv\r\n--b--\r\n",
+		"extra header":         "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nX-A: 1\r\n\r\nv\r\n--b--\r\n",
+		"two dispositions":     "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"c\"\r\n\r\nv\r\n--b--\r\n",
+		"type on a value":      "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: text/plain; charset=utf-16\r\n\r\nv\r\n--b--\r\n",
+		"boundary in a part":   "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\n--b\nContent-Disposition: form-data; name=\"c\"\n\nv\r\n--b--\r\n",
+		"epilogue":             ok + "tail",
+		"not closed":           "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b\r\n",
+		"no closing dash":      "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv",
+		"attachment":           "--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nv\r\n--b--\r\n",
+		"mixed-case form-data": "--b\r\nContent-Disposition: Form-Data; name=\"a\"\r\n\r\nv\r\n--b--\r\n",
+	} {
+		if _, err := ScanMultipart([]byte(body), "b", DefaultLimits); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: want ErrMalformed, got %v", name, err)
+		}
+	}
+	for _, b := range []string{"", "a b", "a\"b", strings.Repeat("x", 71)} {
+		if _, err := ScanMultipart([]byte(ok), b, DefaultLimits); !errors.Is(err, ErrMalformed) {
+			t.Errorf("boundary %q: want ErrMalformed, got %v", b, err)
+		}
+	}
+	var many strings.Builder
+	for i := 0; i <= DefaultLimits.MaxFields; i++ {
+		many.WriteString("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\r\n")
+	}
+	many.WriteString("--b--\r\n")
+	if _, err := ScanMultipart([]byte(many.String()), "b", DefaultLimits); !errors.Is(err, ErrLimit) {
+		t.Errorf("too many parts: %v", err)
+	}
+}
+
+func TestFormPHPNames(t *testing.T) {
+	fs, err := ScanForm([]byte("card.number=1&card+cvc=2&card[num=3&a[b]=4& x=5"), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"card_number"}, {"card_cvc"}, {"card_num"}, nil, {"x"}}
+	for i, f := range fs {
+		if !reflect.DeepEqual(f.Alt, want[i]) {
+			t.Errorf("field %d %q: Alt = %q, want %q", i, f.Name(), f.Alt, want[i])
+		}
+	}
+	if !ParsePattern("card_number").Match([]string{"CARD_Number"}) || !ParsePattern("security_code").Match([]string{"\u017Fecurity_code"}) {
+		t.Error("patterns must match case-insensitively, with Unicode folding, like Go's encoding/json")
+	}
 }

@@ -22,6 +22,7 @@ const (
 	Number             // JSON number
 	Other              // JSON true/false/null: found but never replaced
 	Object             // a whole JSON object or array (its leaves are listed too)
+	File               // a multipart upload: Value is its content, never replaced
 )
 
 // Encoding is the body format a Field came from.
@@ -39,10 +40,14 @@ type Field struct {
 	// Path is the value's location: JSON object keys and array indexes (as
 	// decimal strings); form and multipart names split at brackets, so
 	// payment[cc_number] is ["payment", "cc_number"].
-	Path  []string
-	Value string // decoded value
-	Kind  Kind
-	Enc   Encoding
+	Path []string
+	// Alt is how PHP reads a form or multipart name, where that differs
+	// from Path ("card.number" is card_number in $_POST).
+	Alt      []string
+	FileName string // File fields: the upload's file name
+	Value    string // decoded value
+	Kind     Kind
+	Enc      Encoding
 
 	start, end int // raw value bytes in the body
 }
@@ -177,7 +182,10 @@ func ParsePattern(s string) Pattern {
 	return p
 }
 
-// Match reports whether path matches the pattern.
+// Match reports whether path matches the pattern. Segments compare with
+// Unicode case folding, as Go's encoding/json matches keys ("CARD_NUMBER"
+// and "card_nuMber" are card_number to a Go app): a field some app parser
+// reads as a card field is treated as one.
 func (p Pattern) Match(path []string) bool {
 	if p.anyRoot {
 		if len(path) < len(p.segs) {
@@ -189,7 +197,7 @@ func (p Pattern) Match(path []string) bool {
 		return false
 	}
 	for i, s := range p.segs {
-		if s != "*" && s != path[i] {
+		if s != "*" && !strings.EqualFold(s, path[i]) {
 			return false
 		}
 	}

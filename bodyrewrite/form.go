@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // ScanForm returns the fields of an application/x-www-form-urlencoded body.
 // Names and values are percent-decoded ('+' is a space); a bad escape is an
 // error. Pairs without '=' are fields with an empty value.
-func ScanForm(body []byte) ([]Field, error) {
+func ScanForm(body []byte, lim Limits) ([]Field, error) {
+	lim = lim.orDefault()
 	var out []Field
 	pos := 0
 	for pos <= len(body) {
@@ -21,6 +23,9 @@ func ScanForm(body []byte) ([]Field, error) {
 		}
 		pair := body[pos:end]
 		if len(pair) > 0 {
+			if len(out) >= lim.MaxFields {
+				return nil, fmt.Errorf("%w: more than %d form fields", ErrLimit, lim.MaxFields)
+			}
 			k, v := pair, []byte(nil)
 			vstart := end
 			if eq := bytes.IndexByte(pair, '='); eq >= 0 {
@@ -33,11 +38,73 @@ func ScanForm(body []byte) ([]Field, error) {
 			}
 			val, err := url.QueryUnescape(string(v))
 			if err != nil {
-				return nil, fmt.Errorf("%w: bad percent-encoding in form field %q", ErrMalformed, name)
+				return nil, fmt.Errorf("%w: bad percent-encoding in a form field value at byte %d", ErrMalformed, vstart)
 			}
-			out = append(out, Field{Path: SplitName(name), Value: val, Kind: String, Enc: Form, start: vstart, end: end})
+			f, err := nameField(name, lim)
+			if err != nil {
+				return nil, err
+			}
+			f.Value, f.Kind, f.Enc, f.start, f.end = val, String, Form, vstart, end
+			out = append(out, f)
 		}
 		pos = end + 1
 	}
 	return out, nil
+}
+
+// nameField starts a Field for a form or multipart field name: its path as
+// cardproxy splits it and, where PHP reads the name differently, PHP's.
+func nameField(name string, lim Limits) (Field, error) {
+	path := SplitName(name)
+	if len(path) > lim.MaxDepth {
+		return Field{}, fmt.Errorf("%w: a form field name has more than %d segments", ErrLimit, lim.MaxDepth)
+	}
+	f := Field{Path: path}
+	if alt := phpPath(name); !equalPath(alt, path) {
+		f.Alt = alt
+	}
+	return f, nil
+}
+
+// phpPath is how PHP names a form variable ($_POST): leading spaces
+// dropped; in the base name (before the first '['), ' ' and '.' become '_',
+// and a '[' without a closing ']' becomes '_'; then one segment per [...]
+// group, anything after the last group ignored.
+func phpPath(name string) []string {
+	name = strings.TrimLeft(name, " ")
+	base, rest := name, ""
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		if strings.IndexByte(name[i:], ']') < 0 {
+			base = name[:i] + "_" + name[i+1:]
+		} else {
+			base, rest = name[:i], name[i:]
+		}
+	}
+	path := []string{strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' {
+			return '_'
+		}
+		return r
+	}, base)}
+	for len(rest) > 0 && rest[0] == '[' {
+		j := strings.IndexByte(rest, ']')
+		if j < 0 {
+			break
+		}
+		path = append(path, rest[1:j])
+		rest = rest[j+1:]
+	}
+	return path
+}
+
+func equalPath(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

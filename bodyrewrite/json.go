@@ -8,18 +8,12 @@ import (
 	"strconv"
 )
 
-// MaxDepth bounds JSON nesting.
-const MaxDepth = 128
-
-// ErrMalformed is returned for bodies that do not parse; the message says
-// where, never what the value was.
-var ErrMalformed = errors.New("malformed body")
-
 // ScanJSON returns every string, number and literal leaf of a JSON document,
 // and every object and array (Kind Object) with its whole byte range.
 // The document is validated first: truncated or otherwise invalid JSON is an
 // error, never a partial scan.
-func ScanJSON(body []byte) ([]Field, error) {
+func ScanJSON(body []byte, lim Limits) ([]Field, error) {
+	lim = lim.orDefault()
 	if !json.Valid(body) {
 		var v any
 		err := json.Unmarshal(body, &v)
@@ -30,8 +24,9 @@ func ScanJSON(body []byte) ([]Field, error) {
 		return nil, fmt.Errorf("%w: invalid JSON", ErrMalformed)
 	}
 	// Every leaf follows a ':' or ',' or is the whole document: size the
-	// result once instead of growing it.
-	s := &jscan{b: body, out: make([]Field, 0, bytes.Count(body, []byte(":"))+bytes.Count(body, []byte(","))+1)}
+	// result once instead of growing it (never past the limit).
+	n := min(bytes.Count(body, []byte(":"))+bytes.Count(body, []byte(","))+1, lim.MaxFields+1)
+	s := &jscan{b: body, lim: lim, out: make([]Field, 0, n)}
 	s.ws()
 	if err := s.value(nil, 0); err != nil {
 		return nil, err
@@ -42,7 +37,17 @@ func ScanJSON(body []byte) ([]Field, error) {
 type jscan struct {
 	b   []byte
 	i   int
+	lim Limits
 	out []Field
+}
+
+// add appends a field, failing once the body has more than MaxFields.
+func (s *jscan) add(f Field) error {
+	if len(s.out) >= s.lim.MaxFields {
+		return fmt.Errorf("%w: more than %d JSON values", ErrLimit, s.lim.MaxFields)
+	}
+	s.out = append(s.out, f)
+	return nil
 }
 
 func (s *jscan) ws() {
@@ -57,13 +62,15 @@ func (s *jscan) ws() {
 }
 
 func (s *jscan) value(path []string, depth int) error {
-	if depth > MaxDepth {
-		return fmt.Errorf("%w: JSON nested deeper than %d levels", ErrMalformed, MaxDepth)
+	if depth > s.lim.MaxDepth {
+		return fmt.Errorf("%w: JSON nested deeper than %d levels", ErrLimit, s.lim.MaxDepth)
 	}
 	switch c := s.b[s.i]; {
 	case c == '{' || c == '[':
 		idx := len(s.out)
-		s.out = append(s.out, Field{Path: path, Kind: Object, Enc: JSON, start: s.i})
+		if err := s.add(Field{Path: path, Kind: Object, Enc: JSON, start: s.i}); err != nil {
+			return err
+		}
 		var err error
 		if c == '{' {
 			err = s.object(path, depth)
@@ -79,21 +86,20 @@ func (s *jscan) value(path []string, depth int) error {
 		if err != nil {
 			return err
 		}
-		s.out = append(s.out, Field{Path: path, Value: v, Kind: String, Enc: JSON, start: start, end: end})
+		return s.add(Field{Path: path, Value: v, Kind: String, Enc: JSON, start: start, end: end})
 	case c == '-' || (c >= '0' && c <= '9'):
 		start := s.i
 		for s.i < len(s.b) && isNumByte(s.b[s.i]) {
 			s.i++
 		}
-		s.out = append(s.out, Field{Path: path, Value: string(s.b[start:s.i]), Kind: Number, Enc: JSON, start: start, end: s.i})
+		return s.add(Field{Path: path, Value: string(s.b[start:s.i]), Kind: Number, Enc: JSON, start: start, end: s.i})
 	default: // true, false, null
 		start := s.i
 		for s.i < len(s.b) && s.b[s.i] >= 'a' && s.b[s.i] <= 'z' {
 			s.i++
 		}
-		s.out = append(s.out, Field{Path: path, Value: string(s.b[start:s.i]), Kind: Other, Enc: JSON, start: start, end: s.i})
+		return s.add(Field{Path: path, Value: string(s.b[start:s.i]), Kind: Other, Enc: JSON, start: start, end: s.i})
 	}
-	return nil
 }
 
 func (s *jscan) object(path []string, depth int) error {
