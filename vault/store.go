@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -158,64 +156,6 @@ func expiresAt(data map[string]any) time.Time {
 func str(data map[string]any, k string) string {
 	v, _ := data[k].(string)
 	return v
-}
-
-type hmacInput struct {
-	Input string `json:"input"`
-}
-
-// indexKeys returns the keyed HMAC (Transit, index key) of tenant+PAN for each
-// card, in one batch call.
-func (s *Store) indexKeys(ctx context.Context, tenant string, cards []Card) ([]string, error) {
-	batch := make([]hmacInput, len(cards))
-	for i, c := range cards {
-		batch[i].Input = base64.StdEncoding.EncodeToString([]byte(tenant + "\x00" + c.PAN))
-	}
-	sec, err := s.write(ctx, s.cfg.TransitMount+"/hmac/"+s.cfg.IndexKey+"/sha2-256", map[string]any{"batch_input": batch})
-	if err != nil {
-		return nil, unavailable("transit hmac", err)
-	}
-	results, err := batchResults(sec, len(cards))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(cards))
-	for i, r := range results {
-		h := str(r, "hmac")
-		// "vault:v1:<base64>" → version + URL-safe base64, safe in a path.
-		parts := strings.SplitN(h, ":", 3)
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("%w: transit hmac: unexpected result", ErrUnavailable)
-		}
-		raw, err := base64.StdEncoding.DecodeString(parts[2])
-		if err != nil {
-			return nil, fmt.Errorf("%w: transit hmac: unexpected encoding", ErrUnavailable)
-		}
-		out[i] = parts[1] + "-" + base64.RawURLEncoding.EncodeToString(raw)
-	}
-	return out, nil
-}
-
-func batchResults(sec *api.Secret, n int) ([]map[string]any, error) {
-	if sec == nil || sec.Data == nil {
-		return nil, fmt.Errorf("%w: empty batch answer", ErrUnavailable)
-	}
-	raw, _ := sec.Data["batch_results"].([]any)
-	if len(raw) != n {
-		return nil, fmt.Errorf("%w: batch answer has %d results, want %d", ErrUnavailable, len(raw), n)
-	}
-	out := make([]map[string]any, n)
-	for i, r := range raw {
-		m, _ := r.(map[string]any)
-		if m == nil {
-			return nil, fmt.Errorf("%w: malformed batch result", ErrUnavailable)
-		}
-		if e := str(m, "error"); e != "" {
-			return nil, fmt.Errorf("%w: batch item %d: %s", ErrUnavailable, i, e)
-		}
-		out[i] = m
-	}
-	return out, nil
 }
 
 // record is the plaintext sealed by Transit. T binds it to its token: a record
@@ -437,92 +377,4 @@ func (s *Store) Detokenize(ctx context.Context, tenant, token string) (Card, Met
 		return Card{}, Meta{}, err
 	}
 	return c, metaOf(c.PAN), nil
-}
-
-// TokenizeCVC stores a CVC for single use. The CVC itself lives only inside a
-// Vault response-wrapping token with the CVC lifetime: Vault destroys it on
-// first unwrap or when the lifetime ends, whichever comes first. The wrapping
-// token is kept in KV under the CVC token and never leaves cardproxy.
-func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error) {
-	if !ValidTenant(tenant) {
-		return "", time.Time{}, fmt.Errorf("%w: tenant name", ErrInvalid)
-	}
-	if !ValidCVC(cvc) {
-		return "", time.Time{}, fmt.Errorf("%w: a CVC is 3 or 4 digits", ErrInvalid)
-	}
-	sec, err := s.write(ctx, "sys/wrapping/wrap", map[string]any{"cvc": cvc})
-	if err != nil {
-		return "", time.Time{}, unavailable("wrap cvc", err)
-	}
-	if sec == nil || sec.WrapInfo == nil || sec.WrapInfo.Token == "" {
-		return "", time.Time{}, fmt.Errorf("%w: wrap cvc: no wrapping token in answer", ErrUnavailable)
-	}
-	tok, err := newOpaque(CVCPrefix)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	exp := s.now().Add(s.cfg.CVCTTL)
-	if err := s.kvWrite(ctx, s.kvData(tenant, "cvc", tok), map[string]any{
-		"w": sec.WrapInfo.Token, "expires_at": exp.Unix(),
-	}, 0); err != nil {
-		return "", time.Time{}, unavailable("write cvc token", err)
-	}
-	return tok, exp, nil
-}
-
-// DetokenizeCVC returns the CVC once. The KV entry is hard-deleted before the
-// unwrap, and Vault lets a wrapping token be unwrapped only once, so two
-// concurrent calls cannot both succeed. Used, expired, unknown and
-// other-tenant tokens all give ErrNotFound.
-func (s *Store) DetokenizeCVC(ctx context.Context, tenant, token string) (string, error) {
-	if !ValidTenant(tenant) {
-		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
-	}
-	if !IsCVCToken(token) {
-		return "", ErrNotFound
-	}
-	data, _, err := s.kvRead(ctx, s.kvData(tenant, "cvc", token))
-	if err != nil {
-		return "", unavailable("read cvc token", err)
-	}
-	if data == nil {
-		return "", ErrNotFound
-	}
-	if err := s.delete(ctx, s.kvMeta(tenant, "cvc", token)); err != nil {
-		return "", unavailable("delete cvc token", err)
-	}
-	if !s.now().Before(expiresAt(data)) {
-		return "", ErrExpired
-	}
-	w := str(data, "w")
-	sec, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().UnwrapWithContext(ctx, w) })
-	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == 400 {
-			// "wrapping token is not valid or does not exist": used or expired.
-			return "", ErrNotFound
-		}
-		return "", unavailable("unwrap cvc", err)
-	}
-	if sec == nil || sec.Data == nil {
-		return "", ErrNotFound
-	}
-	cvc := str(sec.Data, "cvc")
-	if !ValidCVC(cvc) {
-		return "", ErrNotFound
-	}
-	return cvc, nil
-}
-
-// ValidCVC reports whether s is 3 or 4 ASCII digits.
-func ValidCVC(s string) bool {
-	if len(s) != 3 && len(s) != 4 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

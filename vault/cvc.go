@@ -1,0 +1,98 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// TokenizeCVC stores a CVC for single use. The CVC itself lives only inside a
+// Vault response-wrapping token with the CVC lifetime: Vault destroys it on
+// first unwrap or when the lifetime ends, whichever comes first. The wrapping
+// token is kept in KV under the CVC token and never leaves cardproxy.
+func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error) {
+	if !ValidTenant(tenant) {
+		return "", time.Time{}, fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if !ValidCVC(cvc) {
+		return "", time.Time{}, fmt.Errorf("%w: a CVC is 3 or 4 digits", ErrInvalid)
+	}
+	sec, err := s.write(ctx, "sys/wrapping/wrap", map[string]any{"cvc": cvc})
+	if err != nil {
+		return "", time.Time{}, unavailable("wrap cvc", err)
+	}
+	if sec == nil || sec.WrapInfo == nil || sec.WrapInfo.Token == "" {
+		return "", time.Time{}, fmt.Errorf("%w: wrap cvc: no wrapping token in answer", ErrUnavailable)
+	}
+	tok, err := newOpaque(CVCPrefix)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	exp := s.now().Add(s.cfg.CVCTTL)
+	if err := s.kvWrite(ctx, s.kvData(tenant, "cvc", tok), map[string]any{
+		"w": sec.WrapInfo.Token, "expires_at": exp.Unix(),
+	}, 0); err != nil {
+		return "", time.Time{}, unavailable("write cvc token", err)
+	}
+	return tok, exp, nil
+}
+
+// DetokenizeCVC returns the CVC once. The KV entry is hard-deleted before the
+// unwrap, and Vault lets a wrapping token be unwrapped only once, so two
+// concurrent calls cannot both succeed. Used, expired, unknown and
+// other-tenant tokens all give ErrNotFound.
+func (s *Store) DetokenizeCVC(ctx context.Context, tenant, token string) (string, error) {
+	if !ValidTenant(tenant) {
+		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if !IsCVCToken(token) {
+		return "", ErrNotFound
+	}
+	data, _, err := s.kvRead(ctx, s.kvData(tenant, "cvc", token))
+	if err != nil {
+		return "", unavailable("read cvc token", err)
+	}
+	if data == nil {
+		return "", ErrNotFound
+	}
+	if err := s.delete(ctx, s.kvMeta(tenant, "cvc", token)); err != nil {
+		return "", unavailable("delete cvc token", err)
+	}
+	if !s.now().Before(expiresAt(data)) {
+		return "", ErrExpired
+	}
+	w := str(data, "w")
+	sec, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().UnwrapWithContext(ctx, w) })
+	if err != nil {
+		var re *api.ResponseError
+		if errors.As(err, &re) && re.StatusCode == 400 {
+			// "wrapping token is not valid or does not exist": used or expired.
+			return "", ErrNotFound
+		}
+		return "", unavailable("unwrap cvc", err)
+	}
+	if sec == nil || sec.Data == nil {
+		return "", ErrNotFound
+	}
+	cvc := str(sec.Data, "cvc")
+	if !ValidCVC(cvc) {
+		return "", ErrNotFound
+	}
+	return cvc, nil
+}
+
+// ValidCVC reports whether s is 3 or 4 ASCII digits.
+func ValidCVC(s string) bool {
+	if len(s) != 3 && len(s) != 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,103 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCVCSingleUse(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	tn := tenant()
+	tok, exp, err := s.TokenizeCVC(ctx, tn, "123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsCVCToken(tok) || time.Until(exp) > DefaultCVCTTL || time.Until(exp) < DefaultCVCTTL-time.Minute {
+		t.Fatalf("cvc token %q expires %v", tok, exp)
+	}
+	if _, err := s.DetokenizeCVC(ctx, tenant(), tok); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other tenant: %v", err)
+	}
+	got, err := s.DetokenizeCVC(ctx, tn, tok)
+	if err != nil || got != "123" {
+		t.Fatalf("first use: %v", err)
+	}
+	if _, err := s.DetokenizeCVC(ctx, tn, tok); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second use: %v", err)
+	}
+	if _, _, err := s.TokenizeCVC(ctx, tn, "12a"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad cvc accepted: %v", err)
+	}
+}
+
+func TestCVCConcurrentUseOnce(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	tn := tenant()
+	tok, _, err := s.TokenizeCVC(ctx, tn, "4321")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if v, err := s.DetokenizeCVC(ctx, tn, tok); err == nil && v == "4321" {
+				ok.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if ok.Load() != 1 {
+		t.Fatalf("CVC released %d times, want exactly 1", ok.Load())
+	}
+}
+
+func TestCVCGoneAfterTTL(t *testing.T) {
+	s := newStore(t, func(c *Config) { c.CVCTTL = 2 * time.Second })
+	ctx := context.Background()
+	tn := tenant()
+	tok, _, err := s.TokenizeCVC(ctx, tn, "999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := s.kvRead(ctx, s.kvData(tn, "cvc", tok))
+	if err != nil || data == nil {
+		t.Fatalf("cvc entry: %v", err)
+	}
+	if strings.Contains(fmt.Sprint(data), "999") {
+		t.Fatal("CVC stored in KV in clear")
+	}
+	wrap := str(data, "w")
+	// Wait for Vault itself to expire the wrapping token.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := s.client.Logical().Write("sys/wrapping/lookup", map[string]any{"token": wrap})
+		if err != nil {
+			break // Vault no longer knows the wrapping token: the CVC is destroyed
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("wrapping token still alive 30s after a 2s TTL")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if _, err := s.client.Logical().Unwrap(wrap); err == nil {
+		t.Fatal("expired wrapping token still unwraps")
+	}
+	if _, err := s.DetokenizeCVC(ctx, tn, tok); !errors.Is(err, ErrExpired) && !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expired CVC: %v", err)
+	}
+}

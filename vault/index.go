@@ -1,0 +1,68 @@
+package vault
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/vault/api"
+)
+
+type hmacInput struct {
+	Input string `json:"input"`
+}
+
+// indexKeys returns the keyed HMAC (Transit, index key) of tenant+PAN for each
+// card, in one batch call.
+func (s *Store) indexKeys(ctx context.Context, tenant string, cards []Card) ([]string, error) {
+	batch := make([]hmacInput, len(cards))
+	for i, c := range cards {
+		batch[i].Input = base64.StdEncoding.EncodeToString([]byte(tenant + "\x00" + c.PAN))
+	}
+	sec, err := s.write(ctx, s.cfg.TransitMount+"/hmac/"+s.cfg.IndexKey+"/sha2-256", map[string]any{"batch_input": batch})
+	if err != nil {
+		return nil, unavailable("transit hmac", err)
+	}
+	results, err := batchResults(sec, len(cards))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cards))
+	for i, r := range results {
+		h := str(r, "hmac")
+		// "vault:v1:<base64>" → version + URL-safe base64, safe in a path.
+		parts := strings.SplitN(h, ":", 3)
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("%w: transit hmac: unexpected result", ErrUnavailable)
+		}
+		raw, err := base64.StdEncoding.DecodeString(parts[2])
+		if err != nil {
+			return nil, fmt.Errorf("%w: transit hmac: unexpected encoding", ErrUnavailable)
+		}
+		out[i] = parts[1] + "-" + base64.RawURLEncoding.EncodeToString(raw)
+	}
+	return out, nil
+}
+
+func batchResults(sec *api.Secret, n int) ([]map[string]any, error) {
+	if sec == nil || sec.Data == nil {
+		return nil, fmt.Errorf("%w: empty batch answer", ErrUnavailable)
+	}
+	raw, _ := sec.Data["batch_results"].([]any)
+	if len(raw) != n {
+		return nil, fmt.Errorf("%w: batch answer has %d results, want %d", ErrUnavailable, len(raw), n)
+	}
+	out := make([]map[string]any, n)
+	for i, r := range raw {
+		m, _ := r.(map[string]any)
+		if m == nil {
+			return nil, fmt.Errorf("%w: malformed batch result", ErrUnavailable)
+		}
+		if e := str(m, "error"); e != "" {
+			return nil, fmt.Errorf("%w: batch item %d: %s", ErrUnavailable, i, e)
+		}
+		out[i] = m
+	}
+	return out, nil
+}
