@@ -1,6 +1,7 @@
 // Package vault is cardproxy's token vault on open-source HashiCorp Vault:
 // KV v2 holds token records, Transit encrypts card data and computes the keyed
-// dedupe index, and response wrapping keeps CVCs single-use and short-lived.
+// dedupe index, and response wrapping keeps CVCs and 3-D Secure relays
+// single-use and short-lived.
 //
 // Layout inside Vault (defaults; mounts and key names are configurable):
 //
@@ -8,6 +9,7 @@
 //	                                        + brand, last 4, BIN, expires_at
 //	<kv>/data/<tenant>/idx/<format>/<hmac> token for a PAN (keyed HMAC of tenant+PAN), create-only
 //	<kv>/data/<tenant>/cvc/<token>         wrapping token of the CVC, expires_at
+//	<kv>/data/<tenant>/relay/<id>          wrapping token of a 3-D Secure relay, expires_at
 //	<transit>/keys/pan                     aes256-gcm96, derived (context = tenant)
 //	<transit>/keys/pan-index               hmac key; never rotate casually (dedupe would reset)
 //
@@ -156,15 +158,11 @@ func newClient(c Config) (*api.Client, *tokenFile, error) {
 	if c.Namespace != "" {
 		client.SetNamespace(c.Namespace)
 	}
-	cvcTTL := c.CVCTTL.String()
-	// Only sys/wrapping/wrap is ever wrapped, with the CVC lifetime; this also
-	// shields every other call from a stray VAULT_WRAP_TTL in the environment.
-	client.SetWrappingLookupFunc(func(op, path string) string {
-		if path == "sys/wrapping/wrap" {
-			return cvcTTL
-		}
-		return ""
-	})
+	// No response is wrapped implicitly: Store.wrap sets the wrap TTL on each
+	// sys/wrapping/wrap request itself (CVC and 3-D Secure relay lifetimes
+	// differ, per call). This also shields every call from a stray
+	// VAULT_WRAP_TTL in the environment.
+	client.SetWrappingLookupFunc(func(op, path string) string { return "" })
 	var tf *tokenFile
 	switch {
 	case c.Token != "":

@@ -2,11 +2,8 @@ package vault
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/hashicorp/vault/api"
 )
 
 // TokenizeCVC stores a CVC for single use. The CVC itself lives only inside a
@@ -20,12 +17,9 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 	if !ValidCVC(cvc) {
 		return "", time.Time{}, fmt.Errorf("%w: a CVC is 3 or 4 digits", ErrInvalid)
 	}
-	sec, err := s.write(ctx, "sys/wrapping/wrap", map[string]any{"cvc": cvc})
+	w, err := s.wrap(ctx, "wrap cvc", map[string]any{"cvc": cvc}, s.cfg.CVCTTL)
 	if err != nil {
-		return "", time.Time{}, unavailable("wrap cvc", err)
-	}
-	if sec == nil || sec.WrapInfo == nil || sec.WrapInfo.Token == "" {
-		return "", time.Time{}, fmt.Errorf("%w: wrap cvc: no wrapping token in answer", ErrUnavailable)
+		return "", time.Time{}, err
 	}
 	tok, err := newOpaque(CVCPrefix)
 	if err != nil {
@@ -33,7 +27,7 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 	}
 	exp := s.now().Add(s.cfg.CVCTTL)
 	if err := s.kvWrite(ctx, s.kvData(tenant, "cvc", tok), map[string]any{
-		"w": sec.WrapInfo.Token, "expires_at": exp.Unix(),
+		"w": w, "expires_at": exp.Unix(),
 	}, 0); err != nil {
 		return "", time.Time{}, unavailable("write cvc token", err)
 	}
@@ -64,20 +58,11 @@ func (s *Store) DetokenizeCVC(ctx context.Context, tenant, token string) (string
 	if !s.now().Before(expiresAt(data)) {
 		return "", ErrExpired
 	}
-	w := str(data, "w")
-	sec, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().UnwrapWithContext(ctx, w) })
+	wrapped, err := s.unwrap(ctx, "unwrap cvc", str(data, "w"))
 	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == 400 {
-			// "wrapping token is not valid or does not exist": used or expired.
-			return "", ErrNotFound
-		}
-		return "", unavailable("unwrap cvc", err)
+		return "", err
 	}
-	if sec == nil || sec.Data == nil {
-		return "", ErrNotFound
-	}
-	cvc := str(sec.Data, "cvc")
+	cvc := str(wrapped, "cvc")
 	if !ValidCVC(cvc) {
 		return "", ErrNotFound
 	}

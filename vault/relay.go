@@ -26,9 +26,17 @@ func IsRelayID(s string) bool { return relayPattern.MatchString(s) }
 
 // PutRelay stores a relay for ttl in Vault (not in process memory, so any
 // cardproxy instance behind a load balancer can serve it) and returns its id.
+//
+// The relay (action, fields, HTML: it may carry PaReq/MD and other
+// payment-session data) is never written to KV: it lives only inside a Vault
+// response-wrapping token whose TTL is ttl, bound to tenant and id. KV
+// relay/<id> holds just that wrapping token and expires_at.
 func (s *Store) PutRelay(ctx context.Context, tenant string, r Relay, ttl time.Duration) (string, error) {
 	if !ValidTenant(tenant) {
 		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if ttl < time.Second {
+		return "", fmt.Errorf("%w: relay lifetime must be at least 1s", ErrInvalid)
 	}
 	id, err := newOpaque(RelayPrefix)
 	if err != nil {
@@ -38,16 +46,28 @@ func (s *Store) PutRelay(ctx context.Context, tenant string, r Relay, ttl time.D
 	if err != nil {
 		return "", err
 	}
+	exp := s.now().Add(ttl)
+	w, err := s.wrap(ctx, "wrap relay", map[string]any{"relay": string(b), "bind": relayBinding(tenant, id)}, ttl)
+	if err != nil {
+		return "", err
+	}
 	if err := s.kvWrite(ctx, s.kvData(tenant, "relay", id), map[string]any{
-		"relay": string(b), "expires_at": s.now().Add(ttl).Unix(),
+		"w": w, "expires_at": exp.Unix(),
 	}, 0); err != nil {
 		return "", unavailable("write relay", err)
 	}
 	return id, nil
 }
 
-// TakeRelay returns a relay once: it is deleted as it is read. Unknown, used
-// and expired ids give ErrNotFound / ErrExpired.
+// relayBinding ties wrapped relay data to its tenant and id: a wrapping token
+// copied under another relay id or tenant is refused (ErrTampered).
+func relayBinding(tenant, id string) string { return tenant + "/" + id }
+
+// TakeRelay returns a relay exactly once, also under concurrency: the KV entry
+// is hard-deleted before the unwrap, and Vault lets a wrapping token be
+// unwrapped only once, so of several parallel calls one gets the relay and the
+// others ErrNotFound. Unknown and used ids give ErrNotFound; expired ids
+// ErrExpired (or ErrNotFound once Vault has dropped the wrapping token).
 func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (Relay, error) {
 	if !ValidTenant(tenant) {
 		return Relay{}, fmt.Errorf("%w: tenant name", ErrInvalid)
@@ -68,9 +88,42 @@ func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (Relay, error)
 	if !s.now().Before(expiresAt(data)) {
 		return Relay{}, ErrExpired
 	}
+	// An entry without a wrapping token (e.g. a plaintext relay written by an
+	// older cardproxy) is not served.
+	wrapped, err := s.unwrap(ctx, "unwrap relay", str(data, "w"))
+	if err != nil {
+		return Relay{}, err
+	}
+	if str(wrapped, "bind") != relayBinding(tenant, id) {
+		return Relay{}, ErrTampered
+	}
 	var r Relay
-	if err := json.Unmarshal([]byte(str(data, "relay")), &r); err != nil {
+	if err := json.Unmarshal([]byte(str(wrapped, "relay")), &r); err != nil {
 		return Relay{}, ErrTampered
 	}
 	return r, nil
+}
+
+// PeekRelay reports whether a relay can still be taken (nil), without
+// consuming or changing anything: for HTTP HEAD. Unknown and used ids give
+// ErrNotFound, expired ids ErrExpired.
+func (s *Store) PeekRelay(ctx context.Context, tenant, id string) error {
+	if !ValidTenant(tenant) {
+		return fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if !IsRelayID(id) {
+		return ErrNotFound
+	}
+	data, _, err := s.kvRead(ctx, s.kvData(tenant, "relay", id))
+	if err != nil {
+		return unavailable("read relay", err)
+	}
+	if data == nil {
+		return ErrNotFound
+	}
+	if !s.now().Before(expiresAt(data)) {
+		return ErrExpired
+	}
+	// The wrapping token must still exist in Vault (lookup does not use it).
+	return s.wrapAlive(ctx, "look up relay", str(data, "w"))
 }

@@ -87,8 +87,8 @@ const (
 	PolicyDetokenize = "cardproxy-detokenize"
 )
 
-// TokenizePolicy is what the ingress needs: seal and index cards, wrap CVCs.
-// It cannot decrypt a PAN or read a CVC.
+// TokenizePolicy is what the ingress needs: seal and index cards, wrap CVCs,
+// serve 3-D Secure relays. It cannot decrypt a PAN or read a CVC entry.
 func (s *Store) TokenizePolicy() string {
 	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "IDXKEY", s.cfg.IndexKey).Replace(`# cardproxy ingress: tokenize only.
 path "TR/encrypt/PANKEY" { capabilities = ["update"] }
@@ -99,9 +99,12 @@ path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
 path "KV/data/+/idx/*" { capabilities = ["create", "read", "update"] }
 path "KV/data/+/cvc/*" { capabilities = ["create"] }
 path "sys/wrapping/wrap" { capabilities = ["update"] }
-# 3-D Secure relay pages are served (once) by the ingress.
+# 3-D Secure relay pages are served (once) by the ingress: the KV entry holds
+# a wrapping token, the relay itself is unwrapped (HEAD only looks it up).
 path "KV/data/+/relay/*" { capabilities = ["read"] }
 path "KV/metadata/+/relay/*" { capabilities = ["delete"] }
+path "sys/wrapping/unwrap" { capabilities = ["update"] }
+path "sys/wrapping/lookup" { capabilities = ["update"] }
 `)
 }
 
@@ -115,7 +118,9 @@ path "KV/metadata/+/idx/*" { capabilities = ["delete"] }
 path "KV/data/+/cvc/*" { capabilities = ["read"] }
 path "KV/metadata/+/cvc/*" { capabilities = ["delete"] }
 path "sys/wrapping/unwrap" { capabilities = ["update"] }
-# 3-D Secure POST redirects are stored by the egress for the ingress to serve.
+# 3-D Secure POST redirects are stored by the egress for the ingress to serve,
+# wrapped in a single-use response-wrapping token.
 path "KV/data/+/relay/*" { capabilities = ["create"] }
+path "sys/wrapping/wrap" { capabilities = ["update"] }
 `)
 }
