@@ -7,7 +7,7 @@
 //
 //	<kv>/data/<tenant>/pan/<token>         Transit ciphertext of {token, PAN, expiry, holder}
 //	                                        + brand, last 4, BIN, expires_at
-//	<kv>/data/<tenant>/idx/<format>/<hmac> token for a PAN (keyed HMAC of tenant+PAN), create-only
+//	<kv>/data/<tenant>/idx/<format>/<hmac> token for a card (keyed HMAC of tenant+PAN+expiry+holder), create-only
 //	<kv>/data/<tenant>/cvc/<token>         wrapping token of the CVC, expires_at
 //	<kv>/data/<tenant>/relay/<id>          wrapping token of a 3-D Secure relay, expires_at
 //	<transit>/keys/pan                     aes256-gcm96, derived (context = tenant)

@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -13,12 +14,39 @@ type hmacInput struct {
 	Input string `json:"input"`
 }
 
-// indexKeys returns the keyed HMAC (Transit, index key) of tenant+PAN for each
-// card, in one batch call.
+// indexTag starts every dedupe index input. It cannot begin an input of the
+// former tenant+NUL+PAN encoding (a tenant name has no '/'), so old and new
+// index entries never collide.
+const indexTag = "cardproxy-idx/2"
+
+// indexInput is what the dedupe HMAC is computed over: the tag, then tenant,
+// PAN, expiry and holder, each exactly as given (no normalisation) and each
+// preceded by its length as a 4-byte big-endian number. The encoding is
+// injective: no two different (tenant, PAN, expiry, holder) tuples give the
+// same bytes, whatever the fields contain (NUL included), so a token is only
+// ever reused for identical card data.
+func indexInput(tenant string, c Card) []byte {
+	fields := []string{tenant, c.PAN, c.Expiry, c.Holder}
+	n := len(indexTag)
+	for _, f := range fields {
+		n += 4 + len(f)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, indexTag...)
+	for _, f := range fields {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// indexKeys returns the dedupe index key of each card, in one batch call: the
+// keyed HMAC (Transit, index key) of indexInput, as "<key version>-<base64url>"
+// (safe in a path).
 func (s *Store) indexKeys(ctx context.Context, tenant string, cards []Card) ([]string, error) {
 	batch := make([]hmacInput, len(cards))
 	for i, c := range cards {
-		batch[i].Input = base64.StdEncoding.EncodeToString([]byte(tenant + "\x00" + c.PAN))
+		batch[i].Input = base64.StdEncoding.EncodeToString(indexInput(tenant, c))
 	}
 	sec, err := s.write(ctx, s.cfg.TransitMount+"/hmac/"+s.cfg.IndexKey+"/sha2-256", map[string]any{"batch_input": batch})
 	if err != nil {

@@ -32,8 +32,9 @@ type Token struct {
 	Token     string    `json:"token"`
 	Meta      Meta      `json:"meta"`
 	ExpiresAt time.Time `json:"expires_at"`
-	// Reused is true when the PAN was already tokenized for this tenant and
-	// format, and the existing token was returned (dedupe).
+	// Reused is true when the same card (PAN, expiry and holder, exactly as
+	// given) was already tokenized for this tenant and format, and the
+	// existing token was returned (dedupe).
 	Reused bool `json:"reused"`
 }
 
@@ -225,8 +226,12 @@ func metaOf(pan string) Meta {
 }
 
 // Tokenize stores cards for tenant and returns one token per card, in order.
-// The same PAN (per tenant and format) always yields the same live token, also
-// when several requests tokenize it at once. All Transit work is batched.
+// The same card data — PAN, expiry and holder, exactly as given — per tenant
+// and format always yields the same live token, also when several requests
+// tokenize it at once. The same PAN with another expiry or holder (or none)
+// gets a token of its own and leaves the earlier record untouched: knowing a
+// PAN is not enough to obtain, or complete, a token someone else created.
+// All Transit work is batched.
 func (s *Store) Tokenize(ctx context.Context, tenant string, format Format, cards []Card) ([]Token, error) {
 	return s.tokenize(ctx, tenant, format, cards, 0)
 }
@@ -323,7 +328,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format Format, card
 		if !isCASConflict(err) {
 			return nil, unavailable("write index", err)
 		}
-		// Another request won the race for this PAN: use its token and
+		// Another request won the race for this card: use its token and
 		// remove the record we just wrote.
 		_ = s.delete(ctx, s.kvMeta(tenant, "pan", tokens[j]))
 		data, _, rerr := s.kvRead(ctx, s.kvData(tenant, "idx/"+string(format), idx[p.i]))

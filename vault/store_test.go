@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,81 +172,6 @@ func TestNoCardDataInVault(t *testing.T) {
 	}
 	if _, _, err := s.Detokenize(ctx, t2, toks[0].Token); err == nil {
 		t.Fatal("record decrypted under another tenant's key")
-	}
-}
-
-func TestDedupe(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	tn := tenant()
-	a, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "4111111111111111"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "4111111111111111"}, {PAN: "5500000000000004"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a[0].Token != b[0].Token || !b[0].Reused {
-		t.Errorf("same PAN, same tenant: different tokens")
-	}
-	if b[1].Token == a[0].Token {
-		t.Errorf("different PAN shares a token")
-	}
-	c, err := s.Tokenize(ctx, tenant(), FormatOpaque, []Card{{PAN: "4111111111111111"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c[0].Token == a[0].Token {
-		t.Errorf("token shared across tenants")
-	}
-	d, err := s.Tokenize(ctx, tn, FormatPreserveLast4, []Card{{PAN: "4111111111111111"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d[0].Token == a[0].Token || !IsPreservingToken(d[0].Token) {
-		t.Errorf("format-preserving token %q", d[0].Token)
-	}
-}
-
-func TestDedupeConcurrent(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	tn := tenant()
-	const n = 16
-	var wg sync.WaitGroup
-	got := make([]string, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "6799990000000000011"}})
-			if err == nil {
-				got[i] = toks[0].Token
-			}
-			errs[i] = err
-		}(i)
-	}
-	close(start)
-	wg.Wait()
-	for i := 0; i < n; i++ {
-		if errs[i] != nil {
-			t.Fatalf("goroutine %d: %v", i, errs[i])
-		}
-		if got[i] != got[0] {
-			t.Fatalf("concurrent first tokenizations disagree: %s vs %s", got[i], got[0])
-		}
-	}
-	// Losers' records were removed: only the winner's record exists.
-	keys, err := s.list(ctx, s.cfg.KVMount+"/metadata/"+tn+"/pan")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || keys[0] != got[0] {
-		t.Fatalf("records left after the race: %d", len(keys))
 	}
 }
 
