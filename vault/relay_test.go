@@ -211,3 +211,36 @@ func TestRelayExpires(t *testing.T) {
 		t.Fatalf("relay served after Vault's wrap TTL: %v", err)
 	}
 }
+
+func TestRelayWithPolicyTokens(t *testing.T) {
+	// The egress (detokenize policy) stores relays, the ingress (tokenize
+	// policy) peeks and takes them; neither relies on Vault's default policy.
+	root := newStore(t)
+	ctx := context.Background()
+	as := func(policy string) *Store {
+		sec, err := root.client.Auth().Token().Create(&apiTokenCreate{Policies: []string{policy}, NoDefaultPolicy: true, TTL: "1h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Config{Address: srv.Addr, Token: sec.Auth.ClientToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	egress, ingress := as(PolicyDetokenize), as(PolicyTokenize)
+	tn := tenant()
+	id, err := egress.PutRelay(ctx, tn, testRelay, time.Minute)
+	if err != nil {
+		t.Fatalf("egress put: %v", err)
+	}
+	if err := ingress.PeekRelay(ctx, tn, id); err != nil {
+		t.Fatalf("ingress peek: %v", err)
+	}
+	if _, err := egress.TakeRelay(ctx, tn, id); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("egress may not take relays: %v", err)
+	}
+	if r, err := ingress.TakeRelay(ctx, tn, id); err != nil || r.Action != testRelay.Action {
+		t.Fatalf("ingress take: %v", err)
+	}
+}
