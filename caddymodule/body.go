@@ -16,15 +16,18 @@ import (
 type bodyKind int
 
 const (
-	kindNone bodyKind = iota
+	kindNone  bodyKind = iota // no Content-Type
+	kindOther                 // a type cardproxy does not parse: scanned as text
 	kindJSON
 	kindForm
 	kindMultipart
 )
 
-// mediaKind maps a media type (already parsed, without parameters).
+// mediaKind maps a media type essence (lower case, no parameters).
 func mediaKind(mt string) bodyKind {
 	switch {
+	case mt == "":
+		return kindNone
 	case mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")):
 		return kindJSON
 	case mt == "application/x-www-form-urlencoded":
@@ -32,19 +35,69 @@ func mediaKind(mt string) bodyKind {
 	case mt == "multipart/form-data":
 		return kindMultipart
 	}
-	return kindNone
+	return kindOther
 }
 
-// classify parses a Content-Type header.
-func classify(ct string) (bodyKind, map[string]string) {
-	if ct == "" {
-		return kindNone, nil
+// essence is a media type the way mainstream frameworks read it: what comes
+// before the first ';', trimmed, lower case. Junk parameters never turn a
+// JSON or form body into something cardproxy does not look at.
+func essence(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
+}
+
+// classify reads a request's Content-Type. Two Content-Type headers are
+// refused (apps disagree on which one counts); so are multipart bodies
+// whose parameters do not parse, and JSON or form bodies in a charset other
+// than UTF-8 or ASCII (an app decoding UTF-16 or UTF-7 would read digits
+// cardproxy cannot see).
+func classify(h http.Header) (bodyKind, map[string]string, *httpError) {
+	cts := h.Values("Content-Type")
+	if len(cts) > 1 {
+		return kindNone, nil, &httpError{Status: http.StatusBadRequest, Code: "ambiguous_content_type",
+			Message: "the request has more than one Content-Type header; send exactly one"}
 	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return kindNone, nil
+	if len(cts) == 0 {
+		return kindNone, nil, nil
 	}
-	return mediaKind(mt), params
+	kind := mediaKind(essence(cts[0]))
+	_, params, err := mime.ParseMediaType(cts[0])
+	switch kind {
+	case kindMultipart:
+		if err != nil || params["boundary"] == "" {
+			return kind, nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_content_type",
+				Message: `multipart/form-data needs a Content-Type of the form multipart/form-data; boundary=…, with no other malformed parameters`}
+		}
+	case kindJSON, kindForm:
+		cs := strings.ToLower(params["charset"])
+		if (err != nil && strings.Contains(strings.ToLower(cts[0]), "charset")) ||
+			(cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii") {
+			return kind, nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_charset",
+				Message: "card requests must be UTF-8: send charset=utf-8 or no charset parameter"}
+		}
+	}
+	return kind, params, nil
+}
+
+// contentEncoding reads a request's Content-Encoding: none, identity or
+// gzip, exactly once. Lists and repeated headers are refused (a later
+// gzip could hide the body from a scan of the first).
+func contentEncoding(h http.Header) (gz bool, herr *httpError) {
+	vs := h.Values("Content-Encoding")
+	if len(vs) == 0 {
+		return false, nil
+	}
+	enc := strings.ToLower(strings.TrimSpace(vs[0]))
+	if len(vs) == 1 {
+		switch enc {
+		case "", "identity":
+			return false, nil
+		case "gzip", "x-gzip":
+			return true, nil
+		}
+	}
+	return false, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_encoding",
+		Message: "card requests must have no Content-Encoding, identity or gzip, given once; other, listed or repeated encodings are refused"}
 }
 
 // readBody reads a request body of at most limit bytes: a declared or actual
@@ -85,21 +138,25 @@ func gunzip(raw []byte, limit int64) ([]byte, error) {
 }
 
 // scanBody lists the fields of a body of a scannable kind. Malformed bodies
-// are 400, well-formed ones cardproxy cannot look into are 415.
-func scanBody(kind bodyKind, params map[string]string, body []byte) ([]bodyrewrite.Field, *httpError) {
+// are 400, bodies over the limits 413 (too many values) or 400 (too deep),
+// well-formed ones cardproxy cannot look into 415.
+func scanBody(kind bodyKind, params map[string]string, body []byte, lim bodyrewrite.Limits) ([]bodyrewrite.Field, *httpError) {
 	var fields []bodyrewrite.Field
 	var err error
 	switch kind {
 	case kindJSON:
-		fields, err = bodyrewrite.ScanJSON(body)
+		fields, err = bodyrewrite.ScanJSON(body, lim)
 	case kindForm:
-		fields, err = bodyrewrite.ScanForm(body)
+		fields, err = bodyrewrite.ScanForm(body, lim)
 	case kindMultipart:
-		fields, err = bodyrewrite.ScanMultipart(body, params["boundary"])
+		fields, err = bodyrewrite.ScanMultipart(body, params["boundary"], lim)
 	}
 	switch {
 	case err == nil:
 		return fields, nil
+	case errors.Is(err, bodyrewrite.ErrLimit):
+		return nil, &httpError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_complex", Message: err.Error() +
+			" (max_fields, max_depth)"}
 	case errors.Is(err, bodyrewrite.ErrUnsupported):
 		return nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_encoding", Message: err.Error()}
 	default:

@@ -38,7 +38,9 @@ func vaultError(err error) *httpError {
 
 // writeError writes the JSON error body. The request never reaches the app.
 func writeError(w http.ResponseWriter, e *httpError) error {
-	b, _ := json.Marshal(e)
+	masked := *e
+	masked.Message = maskLog(e.Message) // a field name may look like a card number
+	b, _ := json.Marshal(&masked)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -1,0 +1,275 @@
+package caddymodule
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/cardproxy/cardproxy/bodyrewrite"
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/vault"
+)
+
+// The checks below look at text the way the most lenient app would read it:
+// card numbers in any representation card.Find knows (escaped, spaced,
+// full-width, next to other digits), tokens after percent-, '+'-, \u- and
+// HTML-decoding. They refuse; they never rewrite.
+
+// threeDSFields are the fields of a 3-D Secure or PSP return (the shopper's
+// browser posting the ACS's answer back to the shop). A flat form made of
+// these fields only is a 3-D Secure return: it passes byte for byte, without
+// auto-detect (a numeric MD can pass Luhn). Anywhere else these names mean
+// nothing.
+var threeDSFields = map[string]bool{}
+
+func init() {
+	for _, n := range []string{"PaRes", "PaReq", "MD", "TermUrl", "cres", "creq", "threeDSSessionData",
+		"redirectResult", "transactionid", "payload", "payment_intent", "payment_intent_client_secret",
+		"cko-session-id"} {
+		threeDSFields[strings.ToLower(n)] = true
+	}
+}
+
+func is3DSName(name string) bool { return threeDSFields[strings.ToLower(name)] }
+
+// is3DSReturn reports whether a body is a 3-D Secure return: a form whose
+// fields all are top-level 3-D Secure fields.
+func is3DSReturn(fields []bodyrewrite.Field) bool {
+	if len(fields) == 0 {
+		return false
+	}
+	for i := range fields {
+		f := &fields[i]
+		if f.Enc != bodyrewrite.Form || len(f.Path) != 1 || f.Alt != nil || !is3DSName(f.Path[0]) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeText undoes the escapes an app may apply before it reads a value —
+// percent-encoding, '+' for space, \uXXXX, HTML character references — up
+// to three times (double encoding).
+func decodeText(s string) string {
+	for range 3 {
+		if !strings.ContainsAny(s, "%+\\&") {
+			return s
+		}
+		d := textDecoder.Replace(s)
+		d = percentRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[1])<<4 | unhex(m[2]))) })
+		d = uEscapeRe.ReplaceAllStringFunc(d, func(m string) string {
+			return string(rune(unhex(m[2])<<12 | unhex(m[3])<<8 | unhex(m[4])<<4 | unhex(m[5])))
+		})
+		d = htmlRefRe.ReplaceAllStringFunc(d, htmlRef)
+		if d == s {
+			return s
+		}
+		s = d
+	}
+	return s
+}
+
+var (
+	textDecoder = strings.NewReplacer("+", " ")
+	percentRe   = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
+	uEscapeRe   = regexp.MustCompile(`\\u[0-9A-Fa-f]{4}`)
+	htmlRefRe   = regexp.MustCompile(`&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});`)
+)
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return 0
+}
+
+func htmlRef(m string) string {
+	n := 0
+	if m[2] == 'x' || m[2] == 'X' {
+		for i := 3; i < len(m)-1; i++ {
+			n = n<<4 | unhex(m[i])
+		}
+	} else {
+		for i := 2; i < len(m)-1; i++ {
+			n = n*10 + int(m[i]-'0')
+		}
+	}
+	if n > 0x10FFFF {
+		return m
+	}
+	return string(rune(n))
+}
+
+// hasToken reports whether s, decoded, holds an opaque cardproxy token.
+func hasToken(s string) bool { return vault.ContainsToken(s) || vault.ContainsToken(decodeText(s)) }
+
+// isPreservingToken reports whether a whole value, decoded and without
+// separators, has the shape of a format-preserving token.
+func isPreservingToken(v string) bool {
+	d, ok := card.Normalize(strings.TrimSpace(decodeText(v)))
+	return ok && vault.IsPreservingToken(d)
+}
+
+func errToken(where string) *httpError {
+	return &httpError{Status: http.StatusBadRequest, Code: "token_not_allowed",
+		Message: where + " carries a cardproxy token; tokens are issued by cardproxy and cannot be submitted by clients"}
+}
+
+// cardInToken reports a card number in a header or query value. A digit run
+// glued to ASCII letters is part of an identifier there (a hex session id,
+// a signature) and not counted: a 64-character hex cookie would otherwise
+// refuse about one checkout in a thousand.
+func cardInToken(s string) bool {
+	found := false
+	card.Find(s, card.Known, func(h card.Hit) bool {
+		if (h.Start > 0 && isLetter(s[h.Start-1])) || (h.End < len(s) && isLetter(s[h.End])) {
+			return true
+		}
+		found = true
+		return false
+	})
+	return found
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// checkText refuses text holding a card number or a token.
+func checkText(s, where string) *httpError {
+	if card.Contains(s, card.Known) {
+		return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_text",
+			Message: where + " holds a card number that is not the field's whole value; cardproxy only replaces whole values, so the request was refused"}
+	}
+	if hasToken(s) {
+		return errToken(where)
+	}
+	return nil
+}
+
+// checkName refuses a field whose name (JSON key, form or part name)
+// carries card data: a name cannot be tokenized.
+func checkName(f *bodyrewrite.Field) *httpError {
+	var name string
+	switch {
+	case len(f.Path) == 0:
+		return nil
+	case f.Enc == bodyrewrite.JSON:
+		name = f.Path[len(f.Path)-1] // each key is the last segment of one field
+	default:
+		name = strings.Join(f.Path, "[")
+	}
+	if card.Contains(name, card.Known) || hasToken(name) || isPreservingToken(name) {
+		return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_field_name",
+			Message: "a field name carries a card number or a cardproxy token; names cannot be tokenized, so the request was refused"}
+	}
+	return nil
+}
+
+// preservingRun finds digit runs shaped like format-preserving tokens.
+var preservingRun = regexp.MustCompile(`(?:^|[^0-9])(0[0-9]{11,18})(?:[^0-9]|$)`)
+
+// checkUnparsed refuses a body cardproxy does not parse (text/plain, XML,
+// octet-stream, no Content-Type, …) when it carries card data in any form.
+func checkUnparsed(body []byte) *httpError {
+	s := string(body)
+	refuse := func() *httpError {
+		return &httpError{Status: http.StatusUnsupportedMediaType, Code: "card_data_in_unparsed_body",
+			Message: "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data or a cardproxy token; send card data as JSON or a form"}
+	}
+	if card.Contains(s, card.Known) || hasToken(s) {
+		return refuse()
+	}
+	for _, m := range preservingRun.FindAllStringSubmatch(decodeText(s), -1) {
+		if vault.IsPreservingToken(m[1]) {
+			return refuse()
+		}
+	}
+	return nil
+}
+
+// checkQuery refuses a query string that carries a card number (apps merge
+// the query into the form: Go's FormValue, PHP's $_REQUEST, Flask's
+// request.values) or a token. 3-D Secure return parameters and ignored
+// fields may hold numbers that pass Luhn.
+func (t *Tokenize) checkQuery(q string) *httpError {
+	if q == "" {
+		return nil
+	}
+	for _, pair := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, val, _ := strings.Cut(pair, "=")
+		if hasToken(pair) || isPreservingToken(val) {
+			return errToken("the query string")
+		}
+		dn := decodeText(name)
+		if is3DSName(dn) || roleOf(t.rules, bodyrewrite.SplitName(dn)) == roleIgnore {
+			continue
+		}
+		if cardInToken(pair) {
+			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_query",
+				Message: "the query string carries a card number; card data goes in the request body, never in a URL"}
+		}
+	}
+	return nil
+}
+
+// checkHeaders refuses request headers that carry a card number or a token.
+func checkHeaders(h http.Header) *httpError {
+	for k, vs := range h {
+		for _, v := range append([]string{k}, vs...) {
+			if cardInToken(v) {
+				return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
+					Message: "a request header carries a card number; card data goes in the request body only"}
+			}
+			if hasToken(v) || isPreservingToken(v) {
+				return errToken("a request header")
+			}
+		}
+	}
+	return nil
+}
+
+// finalCheck runs on the body about to go to the app, whatever the field
+// rules decided: none of the card numbers this request carried may be left
+// in it in any representation, and no token but those just issued.
+func finalCheck(out []byte, p *plan, res *result) *httpError {
+	s := string(out)
+	pans := make([]string, 0, len(p.pans))
+	for _, g := range p.pans {
+		pans = append(pans, g.pan)
+	}
+	if card.Contains(s, card.OneOf(pans...)) {
+		return &httpError{Status: http.StatusBadRequest, Code: "card_data_left",
+			Message: "a card number of this request is also where cardproxy cannot replace it (e.g. in free text or escaped); nothing was forwarded"}
+	}
+	issued := map[string]bool{}
+	for _, tok := range res.tokens {
+		issued[tok] = true
+	}
+	for _, tok := range vault.TokenPattern.FindAllString(decodeText(s), -1) {
+		if !issued[tok] {
+			return errToken("the request")
+		}
+	}
+	return nil
+}
+
+// safeName is a field name for messages and logs, card numbers masked.
+func safeName(f *bodyrewrite.Field) string { return maskLog(f.Name()) }
+
+// maskLog masks every Luhn-valid 12–19 digit number in a string headed for a
+// log line or an error message, also next to other digits.
+func maskLog(s string) string {
+	out, _ := card.MaskAll(s, card.AnyLuhn)
+	return out
+}
+
+func maskErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return maskLog(err.Error())
+}

@@ -1,0 +1,293 @@
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cardproxy/cardproxy/bodyrewrite"
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/vault"
+)
+
+// panGroup is one distinct card in the body (the same PAN in several fields
+// is one card) and the fields that hold it.
+type panGroup struct {
+	pan    string
+	format vault.Format
+	fields []*bodyrewrite.Field
+	parent string
+	vault.Card
+	token vault.Token
+}
+
+type cvcGroup struct {
+	cvc    string
+	fields []*bodyrewrite.Field
+	token  string
+}
+
+type plan struct {
+	pans    []*panGroup
+	cvcs    []*cvcGroup
+	expiry  map[string]string // parent path → expiry
+	month   map[string]string
+	year    map[string]string
+	holders map[string]string
+}
+
+type fieldFormat struct {
+	pat    bodyrewrite.Pattern
+	format vault.Format
+}
+
+// formatOf is the token format for a PAN found at path.
+func (t *Tokenize) formatOf(path []string) vault.Format {
+	for _, ff := range t.formats {
+		if ff.pat.Match(path) {
+			return ff.format
+		}
+	}
+	return t.format
+}
+
+// plan decides what each field is, refusing token injection, card data it
+// could not replace, invalid card fields and requests over the limits.
+// Error messages name fields (masked), never values.
+func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
+	p := &plan{expiry: map[string]string{}, month: map[string]string{}, year: map[string]string{}, holders: map[string]string{}}
+	panIdx := map[string]*panGroup{}
+	cvcIdx := map[string]*cvcGroup{}
+	threeDS := is3DSReturn(fields)
+	for i := range fields {
+		f := &fields[i]
+		if herr := checkName(f); herr != nil {
+			return nil, herr
+		}
+		if f.Kind == bodyrewrite.Object {
+			continue
+		}
+		if f.Kind == bodyrewrite.File {
+			// Uploads are never rewritten: one that carries card data is
+			// refused (PHP reads filename="" as a file, Go as a value).
+			if herr := checkText(f.Value, "file upload "+safeName(f)); herr != nil {
+				return nil, herr
+			}
+			continue
+		}
+		v := strings.TrimSpace(f.Value)
+		if f.Kind != bodyrewrite.Other && (hasToken(v) || isPreservingToken(v)) {
+			return nil, errToken(fmt.Sprintf("field %q", safeName(f)))
+		}
+		role := ingressRole(t.rules, f)
+		if f.Kind == bodyrewrite.Other && role != roleNone {
+			continue // null / true / false in a card field: nothing to protect
+		}
+		switch role {
+		case rolePAN:
+			if v == "" {
+				continue
+			}
+			pan, ok := panValue(f, v)
+			if !ok || !card.Valid(pan) {
+				return nil, &httpError{Status: http.StatusBadRequest, Code: "invalid_card_number",
+					Message: fmt.Sprintf("field %q is not a valid card number (12–19 digits, spaces or dashes allowed, Luhn check)", safeName(f))}
+			}
+			addPAN(p, panIdx, pan, t.formatOf(f.Path), f)
+			continue
+		case roleCVC:
+			if v == "" {
+				continue
+			}
+			if !vault.ValidCVC(v) {
+				return nil, &httpError{Status: http.StatusBadRequest, Code: "invalid_cvc",
+					Message: fmt.Sprintf("field %q is not a valid CVC (3 or 4 digits)", safeName(f))}
+			}
+			g := cvcIdx[v]
+			if g == nil {
+				g = &cvcGroup{cvc: v}
+				cvcIdx[v] = g
+				p.cvcs = append(p.cvcs, g)
+			}
+			g.fields = append(g.fields, f)
+			continue
+		case roleExpiry:
+			p.expiry[f.Parent()] = v
+		case roleExpiryMonth:
+			p.month[f.Parent()] = v
+		case roleExpiryYear:
+			p.year[f.Parent()] = v
+		case roleHolder:
+			p.holders[f.Parent()] = v
+		case roleIgnore:
+			continue
+		case roleNone:
+			if threeDS {
+				continue // a 3-D Secure return: PSP data, byte for byte
+			}
+			if t.auto {
+				if pan, ok := detectValue(f, v); ok {
+					addPAN(p, panIdx, pan, t.formatOf(f.Path), f)
+					continue
+				}
+			}
+		}
+		// What is left must not carry a card number cardproxy would not
+		// replace: inside free text, next to other text, or (auto_detect
+		// off) in a field not named as a card field.
+		if herr := checkText(f.Value, fmt.Sprintf("field %q", safeName(f))); herr != nil {
+			return nil, herr
+		}
+	}
+	if len(p.pans) > t.MaxCards {
+		return nil, &httpError{Status: http.StatusBadRequest, Code: "too_many_cards",
+			Message: fmt.Sprintf("the request carries more than %d card numbers (max_cards)", t.MaxCards)}
+	}
+	if len(p.cvcs) > t.MaxCVCs {
+		return nil, &httpError{Status: http.StatusBadRequest, Code: "too_many_cvcs",
+			Message: fmt.Sprintf("the request carries more than %d CVCs (max_cvcs)", t.MaxCVCs)}
+	}
+	// Attach expiry and holder to each card: same parent object first; with
+	// a single card, any expiry/holder field in the body.
+	for _, g := range p.pans {
+		g.Card = vault.Card{PAN: g.pan}
+		g.Expiry = pick(p.expiry, g.parent, len(p.pans) == 1)
+		if g.Expiry == "" {
+			m, y := pick(p.month, g.parent, len(p.pans) == 1), pick(p.year, g.parent, len(p.pans) == 1)
+			if m != "" && y != "" {
+				g.Expiry = m + "/" + y
+			}
+		}
+		g.Holder = pick(p.holders, g.parent, len(p.pans) == 1)
+	}
+	return p, nil
+}
+
+// panValue reads a named card field: a string of digits with spaces or
+// dashes, or a JSON number (also in exponent or decimal form).
+func panValue(f *bodyrewrite.Field, v string) (string, bool) {
+	if f.Kind == bodyrewrite.Number {
+		return card.FromJSONNumber(v)
+	}
+	return card.Normalize(v)
+}
+
+// detectValue is auto-detect: a whole value that is a card number.
+func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
+	if f.Kind == bodyrewrite.Number {
+		d, ok := card.FromJSONNumber(v)
+		return d, ok && card.Known(d)
+	}
+	pan, _, ok := card.Detect(v)
+	return pan, ok
+}
+
+// addPAN groups fields by card and token format: the same card in two
+// fields of one format gets one token.
+func addPAN(p *plan, idx map[string]*panGroup, pan string, format vault.Format, f *bodyrewrite.Field) {
+	key := string(format) + "\x00" + pan
+	g := idx[key]
+	if g == nil {
+		g = &panGroup{pan: pan, format: format, parent: f.Parent()}
+		idx[key] = g
+		p.pans = append(p.pans, g)
+	}
+	g.fields = append(g.fields, f)
+}
+
+func pick(m map[string]string, parent string, any bool) string {
+	if v, ok := m[parent]; ok {
+		return v
+	}
+	if any && len(m) == 1 {
+		for _, v := range m {
+			return v
+		}
+	}
+	return ""
+}
+
+// exchange stores the cards and CVCs in Vault and returns the body edits.
+func (t *Tokenize) exchange(ctx context.Context, p *plan) ([]bodyrewrite.Edit, *result, *httpError) {
+	res := &result{}
+	var edits []bodyrewrite.Edit
+	// One batch per token format (usually just one).
+	for _, format := range []vault.Format{vault.FormatOpaque, vault.FormatPreserveLast4} {
+		var groups []*panGroup
+		var cards []vault.Card
+		for _, g := range p.pans {
+			if g.format == format {
+				groups = append(groups, g)
+				cards = append(cards, g.Card)
+			}
+		}
+		if len(cards) == 0 {
+			continue
+		}
+		toks, err := t.store.Tokenize(ctx, t.tenant, format, cards)
+		if err != nil {
+			return nil, res, vaultError(err)
+		}
+		for i, g := range groups {
+			g.token = toks[i]
+		}
+	}
+	for _, g := range p.pans {
+		res.pans++
+		if g.token.Reused {
+			res.reused++
+		}
+		res.tokens = append(res.tokens, g.token.Token)
+		for _, f := range g.fields {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(g.token.Token)})
+			res.fields = append(res.fields, safeName(f))
+		}
+	}
+	for _, g := range p.cvcs {
+		tok, _, err := t.store.TokenizeCVC(ctx, t.tenant, g.cvc)
+		if err != nil {
+			return nil, res, vaultError(err)
+		}
+		g.token = tok
+		res.cvcs++
+		res.tokens = append(res.tokens, tok)
+		for _, f := range g.fields {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(tok)})
+			res.fields = append(res.fields, safeName(f))
+		}
+	}
+	return edits, res, nil
+}
+
+func (t *Tokenize) setMetaHeaders(h http.Header, p *plan, res *result) {
+	if len(p.pans) > 0 {
+		var toks, brands, last4s, bins []string
+		for _, g := range p.pans {
+			toks = append(toks, g.token.Token)
+			b := string(g.token.Meta.Brand)
+			if b == "" {
+				b = "unknown"
+			}
+			brands = append(brands, b)
+			last4s = append(last4s, g.token.Meta.Last4)
+			bins = append(bins, g.token.Meta.BIN)
+		}
+		h.Set(MetaHeaderPrefix+"Card-Token", strings.Join(toks, ", "))
+		h.Set(MetaHeaderPrefix+"Card-Brand", strings.Join(brands, ", "))
+		h.Set(MetaHeaderPrefix+"Card-Last4", strings.Join(last4s, ", "))
+		if t.ExposeBIN {
+			h.Set(MetaHeaderPrefix+"Card-Bin", strings.Join(bins, ", "))
+		}
+		h.Set(MetaHeaderPrefix+"Card-Expires", p.pans[0].token.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if len(p.cvcs) > 0 {
+		var toks []string
+		for _, g := range p.cvcs {
+			toks = append(toks, g.token)
+		}
+		h.Set(MetaHeaderPrefix+"Cvc-Token", strings.Join(toks, ", "))
+	}
+	h.Set(MetaHeaderPrefix+"Tokenized", fmt.Sprintf("cards=%d; cvcs=%d", res.pans, res.cvcs))
+}

@@ -1,0 +1,95 @@
+package caddymodule
+
+import (
+	"github.com/cardproxy/cardproxy/bodyrewrite"
+)
+
+// fieldRole is what a body field is to cardproxy.
+type fieldRole int
+
+const (
+	roleNone fieldRole = iota
+	rolePAN
+	roleCVC
+	roleExpiry
+	roleExpiryMonth
+	roleExpiryYear
+	roleHolder
+	roleIgnore
+)
+
+type rule struct {
+	pat  bodyrewrite.Pattern
+	role fieldRole
+}
+
+// fieldSet names the card fields of a body, by role.
+type fieldSet struct {
+	PAN, CVC, Expiry, ExpiryMonth, ExpiryYear, Holder []string
+}
+
+// compileRules turns field names into ordered rules: card roles first (so a
+// named PAN or CVC field is never ignored), then the ignore list.
+func compileRules(f fieldSet, ignore []string) []rule {
+	var rules []rule
+	for _, g := range []struct {
+		names []string
+		role  fieldRole
+	}{
+		{f.PAN, rolePAN}, {f.CVC, roleCVC}, {f.Expiry, roleExpiry}, {f.ExpiryMonth, roleExpiryMonth},
+		{f.ExpiryYear, roleExpiryYear}, {f.Holder, roleHolder}, {ignore, roleIgnore},
+	} {
+		for _, n := range g.names {
+			rules = append(rules, rule{pat: bodyrewrite.ParsePattern(n), role: g.role})
+		}
+	}
+	return rules
+}
+
+// roleOf is the role of the first rule matching path.
+func roleOf(rules []rule, path []string) fieldRole {
+	for _, r := range rules {
+		if r.pat.Match(path) {
+			return r.role
+		}
+	}
+	return roleNone
+}
+
+// rank orders roles by what they protect: a field that any reading makes a
+// card field is a card field.
+func (r fieldRole) rank() int {
+	switch r {
+	case rolePAN, roleCVC:
+		return 3
+	case roleExpiry, roleExpiryMonth, roleExpiryYear, roleHolder:
+		return 2
+	case roleIgnore:
+		return 1
+	}
+	return 0
+}
+
+// ingressRole is the role of an ingress body field under every reading an
+// app parser may give its name: cardproxy's path, PHP's ($_POST mangles
+// "card.number" into card_number), and any enclosing card field (PHP and qs
+// read cvc[]=123 or card_number[0]=… as arrays under the card field).
+func ingressRole(rules []rule, f *bodyrewrite.Field) fieldRole {
+	role := roleOf(rules, f.Path)
+	if f.Alt != nil {
+		if alt := roleOf(rules, f.Alt); alt.rank() > role.rank() {
+			role = alt
+		}
+	}
+	if role.rank() == 3 {
+		return role
+	}
+	for _, p := range [][]string{f.Path, f.Alt} {
+		for k := len(p) - 1; k >= 1; k-- {
+			if r := roleOf(rules, p[:k]); r.rank() == 3 {
+				return r
+			}
+		}
+	}
+	return role
+}
