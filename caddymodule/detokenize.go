@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/cardproxy/cardproxy/bodyrewrite"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -211,8 +210,6 @@ func (d *Detokenize) Validate() error {
 	return nil
 }
 
-func (d *Detokenize) roleOf(path []string) fieldRole { return roleOf(d.rules, path) }
-
 // hopHeaders are not forwarded (RFC 9110 7.6.1) in either direction.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
@@ -225,11 +222,15 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	if herr != nil {
 		return d.refuse(w, r, reqID, herr)
 	}
+	if hasToken(r.URL.RawQuery) {
+		return d.refuse(w, r, reqID, errOutsideCardField("the query string"))
+	}
 	out := body
 	var audit []auditEntry
+	var sent secrets
 	if len(body) > 0 {
 		var err *httpError
-		out, audit, err = d.detokenizeBody(r, body)
+		out, audit, sent, err = d.detokenizeBody(r, body)
 		for _, a := range audit {
 			d.logAudit(r, reqID, a)
 		}
@@ -256,14 +257,14 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	}
 	defer resp.Body.Close()
 	d.metrics.requests.WithLabelValues("forwarded").Inc()
-	return d.relayResponse(w, r, resp, reqID)
+	return d.relayResponse(w, r, resp, reqID, sent)
 }
 
 func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *httpError) error {
 	d.metrics.requests.WithLabelValues(e.Code).Inc()
 	d.logger.Warn("egress request refused", zap.String("code", e.Code), zap.Int("status", e.Status),
-		zap.String("reason", e.Message), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
-		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.NamedError("cause", e.cause))
+		zap.String("reason", maskLog(e.Message)), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
+		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("cause", maskErr(e.cause)))
 	return writeError(w, e)
 }
 
@@ -285,181 +286,6 @@ func (d *Detokenize) readBody(r *http.Request) ([]byte, *httpError) {
 			Message: fmt.Sprintf("Content-Encoding %q on egress requests is not supported; send the PSP request uncompressed", enc)}
 	}
 	return readBody(r, d.MaxBody)
-}
-
-type auditEntry struct {
-	token, kind, result string
-}
-
-type panUse struct {
-	token  string
-	fields []*bodyrewrite.Field
-	card   vault.Card
-}
-
-// detokenizeBody finds tokens by field rules and by pattern (whole string
-// values anywhere) and swaps in the card data.
-func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []auditEntry, *httpError) {
-	kind, params := classify(r.Header.Get("Content-Type"))
-	if kind == kindNone {
-		if vault.TokenPattern.Match(body) {
-			return nil, nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-				Message: "the body carries cardproxy tokens but its Content-Type is not JSON, form or multipart; cardproxy cannot place card data in it"}
-		}
-		return body, nil, nil
-	}
-	fields, herr := scanBody(kind, params, body)
-	if herr != nil {
-		return nil, nil, herr
-	}
-
-	pans := map[string]*panUse{}
-	var panOrder []string
-	cvcs := map[string][]*bodyrewrite.Field{}
-	var cvcOrder []string
-	// Expiry and holder fields to fill, by role.
-	fill := map[fieldRole][]*bodyrewrite.Field{}
-	fillable := func(r fieldRole) bool {
-		return r == roleExpiry || r == roleExpiryMonth || r == roleExpiryYear || r == roleHolder
-	}
-	for i := range fields {
-		f := &fields[i]
-		if f.Kind == bodyrewrite.Object {
-			continue
-		}
-		role := d.roleOf(f.Path)
-		v := f.Value
-		switch {
-		case vault.IsCVCToken(v):
-			if _, seen := cvcs[v]; !seen {
-				cvcOrder = append(cvcOrder, v)
-			}
-			cvcs[v] = append(cvcs[v], f)
-			continue
-		case vault.IsPANToken(v) || (role == rolePAN && vault.IsPreservingToken(v)):
-			// Every card token is looked up (and so validated), also one
-			// that only names the card whose expiry or holder to fill in.
-			if pans[v] == nil {
-				pans[v] = &panUse{token: v}
-				panOrder = append(panOrder, v)
-			}
-			if fillable(role) {
-				fill[role] = append(fill[role], f)
-			} else {
-				pans[v].fields = append(pans[v].fields, f)
-			}
-			continue
-		}
-		// Empty/null expiry and holder fields are filled when the body
-		// carries exactly one card.
-		if fillable(role) && (v == "" || (v == "null" && f.Kind == bodyrewrite.Other)) {
-			fill[role] = append(fill[role], f)
-		}
-	}
-	if len(panOrder) == 0 && len(cvcOrder) == 0 {
-		return body, nil, nil
-	}
-
-	ctx := r.Context()
-	var audit []auditEntry
-	var edits []bodyrewrite.Edit
-	for _, tok := range panOrder {
-		c, _, err := d.store.Detokenize(ctx, d.tenant, tok)
-		if err != nil {
-			audit = append(audit, auditEntry{tok, "pan", resultOf(err)})
-			return nil, audit, detokError(err, "card token")
-		}
-		audit = append(audit, auditEntry{tok, "pan", "ok"})
-		u := pans[tok]
-		u.card = c
-		for _, f := range u.fields {
-			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(c.PAN)})
-		}
-	}
-	// Expiry / holder fields: those holding a card token take that card's
-	// data; empty ones take the only card's.
-	cardFor := func(f *bodyrewrite.Field) (vault.Card, bool) {
-		if u, ok := pans[f.Value]; ok {
-			return u.card, true
-		}
-		if len(panOrder) == 1 {
-			return pans[panOrder[0]].card, true
-		}
-		return vault.Card{}, false
-	}
-	for _, f := range fill[roleExpiry] {
-		if c, ok := cardFor(f); ok {
-			if m, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
-				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeExpiry(f, d.preset.ExpiryFormat, m, y)})
-			} else if f.Kind != bodyrewrite.Other && f.Value != "" {
-				return nil, audit, &httpError{Status: http.StatusUnprocessableEntity, Code: "expiry_unknown",
-					Message: fmt.Sprintf("field %q asks for the card's expiry, but none was stored with the token", f.Name())}
-			}
-		}
-	}
-	for _, f := range fill[roleExpiryMonth] {
-		if c, ok := cardFor(f); ok {
-			if m, _, ok := parseExpiry(c.Expiry, time.Now()); ok {
-				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, m)})
-			}
-		}
-	}
-	for _, f := range fill[roleExpiryYear] {
-		if c, ok := cardFor(f); ok {
-			if _, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
-				if d.preset.YearDigits == 2 {
-					y %= 100
-				}
-				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, y)})
-			}
-		}
-	}
-	for _, f := range fill[roleHolder] {
-		if c, ok := cardFor(f); ok && c.Holder != "" {
-			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(c.Holder)})
-		}
-	}
-	// CVCs last: they are consumed (single use) whatever the PSP answers.
-	for _, tok := range cvcOrder {
-		cvc, err := d.store.DetokenizeCVC(ctx, d.tenant, tok)
-		if err != nil {
-			audit = append(audit, auditEntry{tok, "cvc", resultOf(err)})
-			return nil, audit, detokError(err, "CVC token")
-		}
-		audit = append(audit, auditEntry{tok, "cvc", "ok"})
-		for _, f := range cvcs[tok] {
-			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(cvc)})
-		}
-	}
-	return bodyrewrite.Apply(body, edits), audit, nil
-}
-
-func resultOf(err error) string {
-	switch {
-	case errors.Is(err, vault.ErrNotFound):
-		return "unknown"
-	case errors.Is(err, vault.ErrExpired):
-		return "expired"
-	case errors.Is(err, vault.ErrTampered):
-		return "tampered"
-	}
-	return "vault_error"
-}
-
-func detokError(err error, what string) *httpError {
-	switch {
-	case errors.Is(err, vault.ErrNotFound):
-		msg := what + " is unknown to this tenant"
-		if what == "CVC token" {
-			msg = "CVC token is unknown, already used or expired (CVC tokens are single use); ask the shopper for the CVC again"
-		}
-		return &httpError{Status: http.StatusBadRequest, Code: "unknown_token", Message: msg + "; nothing was sent to the payment provider", cause: err}
-	case errors.Is(err, vault.ErrExpired):
-		return &httpError{Status: http.StatusBadRequest, Code: "token_expired", Message: what + " has expired; nothing was sent to the payment provider", cause: err}
-	case errors.Is(err, vault.ErrTampered):
-		return &httpError{Status: http.StatusBadRequest, Code: "unknown_token", Message: what + " does not match its record; nothing was sent to the payment provider", cause: err}
-	}
-	return vaultError(err)
 }
 
 func (d *Detokenize) logAudit(r *http.Request, reqID string, a auditEntry) {

@@ -416,8 +416,12 @@ func TestEgressMasksResponses(t *testing.T) {
 		{"application/json", `{"data":{"card":"4111111111111111","n":5500000000000004,"note":"card 4111 1111 1111 1111 ok","last4":1111,"payment_url":"https://psp/acs/1"}}`,
 			`{"data":{"card":"************1111","n":"************0004","note":"card **** **** **** 1111 ok","last4":1111,"payment_url":"https://psp/acs/1"}}`},
 		{"text/plain", "declined 4111-1111-1111-1111 sorry", "declined ****-****-****-1111 sorry"},
-		{"application/x-www-form-urlencoded", "a=1&pan=4111111111111111", "a=1&pan=%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A1111"},
-		{"text/html", "<p>4111111111111111</p>", "<p>4111111111111111</p>"}, // HTML (3DS pages) passes untouched
+		{"application/x-www-form-urlencoded", "a=1&pan=4111111111111111", "a=1&pan=************1111"},
+		{"text/html", "<p>4111111111111111</p>", "<p>************1111</p>"},
+		{"application/xml", "<pan>4111111111111111</pan>", "<pan>************1111</pan>"},
+		{"application/octet-stream", "\x00 4111111111111111 \x01", "\x00 ************1111 \x01"},
+		{"text/plain", "card 5555555555554444 1230", "card ************4444 1230"},
+		{"application/json", `{"4111111111111111":1,"mir":"2200000000000004","e":"\u0034111111111111111"}`, `{"************1111":1,"mir":"************0004","e":"************1111"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.ctype, func(t *testing.T) {

@@ -3,9 +3,7 @@ package caddymodule
 import (
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,12 +15,17 @@ import (
 	"github.com/cardproxy/cardproxy/vault"
 )
 
-// relayResponse passes the PSP's answer to the app. Redirects, HTML and
-// binary bodies stream untouched; JSON, form and text answers are read (up to
-// MaxResponse) and every card number in them is masked to its last four
-// digits before the app sees them. POST-style 3-D Secure redirects are turned
-// into GET redirects when relay_3ds is set.
-func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp *http.Response, reqID string) error {
+// responseLimits bound the PSP answers cardproxy parses.
+var responseLimits = bodyrewrite.Limits{MaxDepth: 64, MaxFields: 50000}
+
+// relayResponse passes the PSP's answer to the app. Every answer — any
+// status, any content type, headers and Location included — is read (up to
+// MaxResponse, else withheld) and every card number in it is masked to its
+// last four digits: the ones this request sent in any representation, and
+// any Luhn-valid number. The CVCs this request sent are masked too.
+// POST-style 3-D Secure redirects are turned into GET redirects when
+// relay_3ds is set.
+func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp *http.Response, reqID string, sent secrets) error {
 	h := w.Header()
 	for k, vs := range resp.Header {
 		h[k] = append([]string(nil), vs...)
@@ -30,17 +33,14 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 	for _, k := range hopHeaders {
 		h.Del(k)
 	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	kind := mediaKind(mt)
-	// Bodies worth scanning: 2xx (but 204) and error answers; not
-	// redirects, not HEAD. Formats: JSON, form, text other than HTML.
-	// HTML (3DS pages) and binaries pass byte for byte.
-	hasBody := (resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent) || resp.StatusCode >= 400
-	textual := kind == kindJSON || kind == kindForm || mt == "" || (strings.HasPrefix(mt, "text/") && mt != "text/html")
-	if !hasBody || !textual || r.Method == http.MethodHead {
-		w.WriteHeader(resp.StatusCode)
-		_, err := io.Copy(w, resp.Body)
-		return err
+	h.Del("Content-Length")
+	mk := newMasker(sent)
+	masked := 0
+	for k, vs := range h {
+		for i, v := range vs {
+			vs[i] = mk.text(v, &masked)
+		}
+		h[k] = vs
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, d.MaxResponse+1))
 	if err != nil {
@@ -50,7 +50,7 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 		return d.badGateway(w, reqID, "psp_response_too_large", "the payment provider's answer exceeds max_response; cardproxy cannot scan it for card data, so it is withheld")
 	}
 	body := raw
-	switch enc := strings.ToLower(resp.Header.Get("Content-Encoding")); enc {
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
 		if body, err = gunzip(raw, d.MaxResponse); err != nil {
@@ -58,19 +58,22 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 		}
 		h.Del("Content-Encoding")
 	default:
-		return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider answered with Content-Encoding "+enc+", which cardproxy cannot scan")
+		return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider answered with a Content-Encoding cardproxy cannot scan")
 	}
 
-	out, masked, relays := d.scanResponse(r, body, kind)
+	kind := mediaKind(essence(resp.Header.Get("Content-Type")))
+	out, relays := d.scanResponse(r, body, kind, mk, &masked)
 	if masked > 0 {
 		d.metrics.masked.Add(float64(masked))
-		d.logger.Warn("masked card numbers in a PSP answer", zap.Int("count", masked), zap.String("upstream", d.upstream.Host),
+		d.logger.Warn("masked card data in a PSP answer", zap.Int("count", masked), zap.String("upstream", d.upstream.Host),
 			zap.String("route", r.URL.Path), zap.String("request_id", reqID))
 	}
 	for _, id := range relays {
 		d.logger.Info("3-D Secure POST redirect relayed", zap.String("relay", id), zap.String("tenant", d.tenant), zap.String("request_id", reqID))
 	}
-	h.Set("Content-Length", strconv.Itoa(len(out)))
+	if r.Method != http.MethodHead && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
+		h.Set("Content-Length", strconv.Itoa(len(out)))
+	}
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(out)
 	return err
@@ -85,81 +88,123 @@ func (d *Detokenize) badGateway(w http.ResponseWriter, reqID, code, msg string) 
 	return writeError(w, &httpError{Status: http.StatusBadGateway, Code: code, Message: msg})
 }
 
-var panRun = regexp.MustCompile(`[0-9](?:[0-9]|[ -][0-9]){11,37}`)
-
-// maskText masks every card number (12–19 digits, optional single spaces or
-// dashes, Luhn, known IIN) inside s, keeping the last four digits.
-func maskText(s string) (string, int) {
-	n := 0
-	out := panRun.ReplaceAllStringFunc(s, func(m string) string {
-		if _, _, ok := card.Detect(m); !ok {
-			return m
-		}
-		n++
-		return maskKeepSeparators(m)
-	})
-	return out, n
+// masker hides one request's card data in what goes back to the app.
+type masker struct {
+	pans card.Matcher
+	cvcs []string
 }
 
-func maskKeepSeparators(m string) string {
-	b := []byte(m)
-	digits := 0
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] >= '0' && b[i] <= '9' {
-			digits++
-			if digits > 4 {
-				b[i] = '*'
+func newMasker(s secrets) *masker {
+	return &masker{pans: card.Either(card.AnyLuhn, card.OneOf(s.pans...)), cvcs: s.cvcs}
+}
+
+// text masks card numbers and, digit-bounded, the request's CVCs.
+func (m *masker) text(s string, n *int) string {
+	out, k := card.MaskAll(s, m.pans)
+	*n += k
+	return maskCVCs(out, m.cvcs, n)
+}
+
+// maskCVCs replaces each digit-bounded occurrence of a CVC with '*'s.
+func maskCVCs(s string, cvcs []string, n *int) string {
+	for _, c := range cvcs {
+		if c == "" || !strings.Contains(s, c) {
+			continue
+		}
+		var b strings.Builder
+		i := 0
+		for {
+			j := strings.Index(s[i:], c)
+			if j < 0 {
+				break
 			}
+			j += i
+			end := j + len(c)
+			if (j == 0 || !isDigit(s[j-1])) && (end == len(s) || !isDigit(s[end])) {
+				b.WriteString(s[i:j])
+				b.WriteString(strings.Repeat("*", len(c)))
+				*n++
+			} else {
+				b.WriteString(s[i:end])
+			}
+			i = end
 		}
+		b.WriteString(s[i:])
+		s = b.String()
 	}
-	return string(b)
+	return s
 }
 
-func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind) ([]byte, int, []string) {
-	var fields []bodyrewrite.Field
-	var herr *httpError
-	if kind == kindJSON || kind == kindForm {
-		fields, herr = scanBody(kind, nil, body)
-	}
-	if fields == nil || herr != nil {
-		// Text, or structured but not parseable: mask over the raw bytes.
-		s, n := maskText(string(body))
-		return []byte(s), n, nil
-	}
-	var edits []bodyrewrite.Edit
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// scanResponse masks a PSP answer. JSON is masked value by value (a masked
+// number becomes a string, so the JSON stays valid) with 3-D Secure POST
+// redirects relayed; then the whole body — keys, escapes, any other format —
+// gets the text scan.
+func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, mk *masker, masked *int) ([]byte, []string) {
 	var relays []string
-	var skip [][2]int
-	if d.Relay3DS != "" && kind == kindJSON {
-		edits, relays, skip = d.relay3DS(r, body, fields)
-	}
-	masked := 0
-	for i := range fields {
-		f := &fields[i]
-		if f.Kind != bodyrewrite.String && f.Kind != bodyrewrite.Number {
-			continue
-		}
-		s, e := f.Span()
-		inside := false
-		for _, sk := range skip {
-			if s >= sk[0] && e <= sk[1] {
-				inside = true
+	if kind == kindJSON {
+		if fields, herr := scanBody(kindJSON, nil, body, responseLimits); herr == nil {
+			var edits []bodyrewrite.Edit
+			var skip [][2]int
+			if d.Relay3DS != "" {
+				edits, relays, skip = d.relay3DS(r, fields, mk)
 			}
-		}
-		if inside {
-			continue
-		}
-		if out, n := maskText(f.Value); n > 0 {
-			masked += n // a masked number has '*' in it: Encode makes it a string
-			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(out)})
+			for i := range fields {
+				f := &fields[i]
+				if (f.Kind != bodyrewrite.String && f.Kind != bodyrewrite.Number) || inside(f, skip) {
+					continue
+				}
+				before := *masked
+				out, k := card.MaskAll(f.Value, mk.pans)
+				*masked += k
+				if f.Kind == bodyrewrite.String || d.isCVCName(f) {
+					out = maskCVCs(out, mk.cvcs, masked)
+				}
+				if *masked > before {
+					edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(out)})
+				}
+			}
+			body = bodyrewrite.Apply(body, edits)
+			out, k := card.MaskAll(string(body), mk.pans)
+			*masked += k
+			return []byte(out), relays
 		}
 	}
-	return bodyrewrite.Apply(body, edits), masked, relays
+	return []byte(mk.text(string(body), masked)), relays
+}
+
+func inside(f *bodyrewrite.Field, spans [][2]int) bool {
+	s, e := f.Span()
+	for _, sk := range spans {
+		if s >= sk[0] && e <= sk[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// isCVCName: a JSON field named like one of the route's CVC fields.
+func (d *Detokenize) isCVCName(f *bodyrewrite.Field) bool {
+	if len(f.Path) == 0 {
+		return false
+	}
+	last := f.Path[len(f.Path)-1]
+	for _, ru := range d.rules {
+		if ru.role == roleCVC && ru.pat.Match([]string{last}) {
+			return true
+		}
+	}
+	return false
 }
 
 // relay3DS replaces POST-style 3DS redirects with GET redirects to the
 // card_3ds_relay route: Adyen `action` {method POST, url, data} and
 // MultiSafepay `data.customer_verification` {type form, html}.
-func (d *Detokenize) relay3DS(r *http.Request, body []byte, fields []bodyrewrite.Field) ([]bodyrewrite.Edit, []string, [][2]int) {
+// Before it is stored, every value of the redirect is masked like the
+// answer: a PSP that reflected card data into it cannot hand it to the
+// shopper's browser or the app.
+func (d *Detokenize) relay3DS(r *http.Request, fields []bodyrewrite.Field, mk *masker) ([]bodyrewrite.Edit, []string, [][2]int) {
 	byName := map[string]*bodyrewrite.Field{}
 	for i := range fields {
 		byName[fields[i].Name()] = &fields[i]
@@ -174,7 +219,12 @@ func (d *Detokenize) relay3DS(r *http.Request, body []byte, fields []bodyrewrite
 	var edits []bodyrewrite.Edit
 	var ids []string
 	var skip [][2]int
+	masked := 0
 	put := func(obj *bodyrewrite.Field, rel vault.Relay, repl map[string]string) {
+		rel.Action, rel.HTML = mk.text(rel.Action, &masked), mk.text(rel.HTML, &masked)
+		for k, v := range rel.Fields {
+			rel.Fields[k] = mk.text(v, &masked)
+		}
 		id, err := d.store.PutRelay(r.Context(), d.tenant, rel, time.Duration(d.RelayTTL))
 		if err != nil {
 			d.logger.Error("3-D Secure relay not stored; the PSP's POST redirect is passed on as is", zap.Error(err))
