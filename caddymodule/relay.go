@@ -77,11 +77,18 @@ func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 		return writeError(w, &httpError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "3-D Secure relay links are opened with GET"})
 	}
 	id := path.Base(r.URL.Path)
-	rel, err := h.store.TakeRelay(r.Context(), h.tenant, id)
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	var rel vault.Relay
+	var err error
+	if r.Method == http.MethodHead {
+		// A link checker or a browser preflight must not use the relay up.
+		err = h.store.PeekRelay(r.Context(), h.tenant, id)
+	} else {
+		rel, err = h.store.TakeRelay(r.Context(), h.tenant, id)
+	}
 	if err != nil {
 		status, msg := http.StatusNotFound, "This payment step has expired or was already used. Please return to the shop and try again."
 		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, vault.ErrExpired) {
@@ -92,6 +99,11 @@ func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 		w.WriteHeader(status)
 		_, werr := w.Write([]byte(msg + "\n"))
 		return werr
+	}
+	if r.Method == http.MethodHead {
+		hdr.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		return nil
 	}
 	h.logger.Info("3-D Secure relay served", zap.String("relay", id), zap.String("tenant", h.tenant), zap.Bool("psp_html", rel.HTML != ""))
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
