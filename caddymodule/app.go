@@ -60,6 +60,10 @@ type App struct {
 	TokenTTL caddy.Duration `json:"token_ttl,omitempty"`
 	// CVCTTL is the lifetime of unused CVC tokens (default 10m, max 1h).
 	CVCTTL caddy.Duration `json:"cvc_ttl,omitempty"`
+	// InsecureAdminAPIOnTCP lets cardproxy start while Caddy's admin API
+	// listens on TCP (or a group/world-accessible socket). Anything that
+	// can reach it can redirect card data: never set it in production.
+	InsecureAdminAPIOnTCP bool `json:"insecure_admin_api_on_tcp,omitempty"`
 
 	store  *vault.Store
 	logger *zap.Logger
@@ -79,6 +83,9 @@ const DefaultTenant = "default"
 // Provision resolves placeholders and builds the Vault client.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	if err := a.checkAdmin(ctx); err != nil {
+		return err
+	}
 	if a.Tenant == "" {
 		a.Tenant = DefaultTenant
 	}

@@ -120,6 +120,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.Args(&a.Tenant) || d.NextArg() {
 				return d.ArgErr()
 			}
+		case "insecure_admin_api_on_tcp":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			a.InsecureAdminAPIOnTCP = true
 		case "token_ttl", "cvc_ttl":
 			key := d.Val()
 			var val string
@@ -161,6 +166,10 @@ func parseTokenize(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) 
 //		format       opaque|preserve_last4 [<field>...]
 //		auto_detect  on|off
 //		max_body     <size>
+//		max_fields   <n>
+//		max_depth    <n>
+//		max_cards    <n>
+//		max_cvcs     <n>
 //		metadata     headers|none
 //		expose_bin
 //		tenant       <name>
@@ -231,6 +240,16 @@ func (t *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_body: invalid size %q", v)
 			}
 			t.MaxBody = int64(n)
+		case "max_fields", "max_depth", "max_cards", "max_cvcs":
+			v, err := one()
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return d.Errf("%s must be a positive number, not %q", key, v)
+			}
+			*map[string]*int{"max_fields": &t.MaxFields, "max_depth": &t.MaxDepth, "max_cards": &t.MaxCards, "max_cvcs": &t.MaxCVCs}[key] = n
 		case "metadata":
 			v, err := one()
 			if err != nil {
