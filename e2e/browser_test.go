@@ -118,9 +118,9 @@ func startDemo(t *testing.T) *demo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The demo's configuration verbatim; only the admin endpoint and config
-	// autosave are turned off for a test process.
-	cf := strings.Replace(string(raw), "{\n", "{\n\tadmin off\n\tpersist_config off\n", 1)
+	// The demo's configuration verbatim (its admin endpoint is off); only
+	// config autosave is turned off for a test process.
+	cf := strings.Replace(string(raw), "{\n", "{\n\tpersist_config off\n", 1)
 	cfg, warn, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), map[string]any{"filename": "Caddyfile.example"})
 	if err != nil {
 		t.Fatalf("adapt Caddyfile.example: %v %v", err, warn)
