@@ -1,0 +1,219 @@
+package difftest
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/cardproxy/cardproxy/caddymodule" // registers card_tokenize
+)
+
+// startCardproxy runs an in-process Caddy with card_tokenize in front of
+// upstream (site-wide: every route is a card route) and returns its URL.
+func startCardproxy(t *testing.T, upstream string) string {
+	t.Helper()
+	v := needVault(t)
+	port := freePort(t)
+	cfg := fmt.Sprintf(`{
+	admin off
+	persist_config off
+	auto_https off
+	cardproxy {
+		vault {
+			address %s
+			token %s
+		}
+		tenant difftest
+	}
+}
+:%d {
+	bind 127.0.0.1
+	card_tokenize {
+		pan card_number
+		cvc cvc
+		expiry card_expiry
+		holder card_holder
+		auto_detect on
+	}
+	reverse_proxy %s
+}
+`, v.Addr, v.Token, port, strings.TrimPrefix(upstream, "http://"))
+	adapted, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+	if err != nil {
+		t.Fatalf("adapt: %v %v", err, warns)
+	}
+	if err := caddy.Load(adapted, true); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// obtainVictim sends a normal JSON card through cardproxy and reads the
+// tokens back from what the app received (Cardproxy-* headers and body).
+func obtainVictim(t *testing.T, proxy string) victim {
+	t.Helper()
+	c := Case{Method: "POST", Header: [][2]string{{"Content-Type", "application/json"}},
+		Body: []byte(fmt.Sprintf(`{"card_number":%q,"cvc":%q,"card_expiry":"12/29"}`, victimPAN, victimCVC))}
+	resp, b, err := send(proxy, c)
+	if err != nil || resp.Header.Get("X-Parser") == "" {
+		t.Fatalf("victim request through cardproxy failed: %v (status %v)", err, statusOf(resp))
+	}
+	items, err := parseDump(b)
+	if err != nil {
+		t.Fatalf("victim dump: %v", err)
+	}
+	var v victim
+	for _, it := range items {
+		for _, tok := range tokenRE.FindAllString(it.Val, -1) {
+			if strings.HasPrefix(tok, "cp_pan_") && v.panToken == "" {
+				v.panToken = tok
+			}
+			if strings.HasPrefix(tok, "cp_cvc_") && v.cvcToken == "" {
+				v.cvcToken = tok
+			}
+		}
+	}
+	if v.panToken == "" || v.cvcToken == "" {
+		t.Fatalf("could not obtain victim tokens from the app's view of a tokenized request")
+	}
+	return v
+}
+
+func statusOf(r *http.Response) any {
+	if r == nil {
+		return "no response"
+	}
+	return r.StatusCode
+}
+
+type tally struct {
+	cases, refused, clean, notParsed, leaks, vacuous int
+	leaking                                          []string
+}
+
+// runParser sends every generated case to app directly and through
+// cardproxy and checks what the parser decoded.
+func runParser(t *testing.T, app parserApp) {
+	proxy := startCardproxy(t, app.url)
+	v := obtainVictim(t, proxy)
+	cases := generate(v)
+	var tl tally
+	for _, c := range cases {
+		c := c
+		tl.cases++
+		t.Run(c.Name, func(t *testing.T) { runCase(t, app, proxy, v, c, &tl) })
+	}
+	t.Logf("difftest: %s: %d cases, %d refused by cardproxy, %d forwarded clean, %d LEAKS",
+		app.name, tl.cases, tl.refused, tl.clean+tl.notParsed, tl.leaks)
+	t.Logf("difftest: %s: of the forwarded clean: %d not parsed at all (the app's server rejected the request), %d vacuous (the parser does not see the card even without cardproxy)",
+		app.name, tl.notParsed, tl.vacuous)
+	sort.Strings(tl.leaking)
+	t.Logf("difftest: %s: leaking cases: %s", app.name, strings.Join(tl.leaking, " "))
+}
+
+func runCase(t *testing.T, app parserApp, proxy string, v victim, c Case, tl *tally) {
+	sec := secrets{pans: allPANs(), cvc: c.CVC}
+	if c.Victim {
+		sec.tokens = []string{v.panToken, v.cvcToken}
+	}
+	_, direct := seenDirect(t, app.url, c, sec)
+	before, err := appCount(app.url)
+	if err != nil {
+		t.Fatalf("app count: %v", err)
+	}
+	resp, b, err := send(proxy, c)
+	if err != nil {
+		t.Errorf("request through cardproxy failed: %v", err)
+		return
+	}
+	if code, ok := refusal(resp, b); ok {
+		after, err := appCount(app.url)
+		if err != nil || after != before {
+			t.Errorf("cardproxy answered %d %s but the app received the request (%v)", resp.StatusCode, code, err)
+			return
+		}
+		tl.refused++
+		t.Logf("refused by cardproxy: %d %s", resp.StatusCode, code)
+		return
+	}
+	if resp.Header.Get("X-Parser") == "" {
+		after, err := appCount(app.url)
+		if err != nil || after != before {
+			t.Errorf("inconclusive: status %d, the app ran but returned no dump (it crashed?)", resp.StatusCode)
+			return
+		}
+		tl.notParsed++
+		t.Logf("forwarded, but the app's server rejected it before parsing (status %d)", resp.StatusCode)
+		return
+	}
+	items, err := parseDump(b)
+	if err != nil {
+		t.Errorf("bad dump from app: %v", err)
+		return
+	}
+	if found := leaks(items, sec); len(found) > 0 {
+		tl.leaks++
+		tl.leaking = append(tl.leaking, c.Name)
+		t.Errorf("LEAK %s: %s", c.Name, strings.Join(found, "; "))
+		return
+	}
+	tl.clean++
+	if len(direct) == 0 && (c.PAN != "" || c.CVC != "" || c.Victim) {
+		tl.vacuous++
+		t.Logf("forwarded clean, but vacuous: the parser does not see this card data even directly")
+	} else {
+		t.Logf("forwarded clean")
+	}
+}
+
+func TestGo(t *testing.T)       { runParser(t, startGo(t)) }
+func TestPHP(t *testing.T)      { runParser(t, startPHP(t)) }
+func TestWerkzeug(t *testing.T) { runParser(t, startWerkzeug(t)) }
+func TestDjango(t *testing.T)   { runParser(t, startDjango(t)) }
+func TestExpress(t *testing.T)  { runParser(t, startExpress(t)) }
+
+// TestControlParsersSeeCards proves the assertions are not vacuous: sent
+// directly (no cardproxy), each parser DOES find the card data in the
+// representative shapes it is claimed to decode.
+func TestControlParsersSeeCards(t *testing.T) {
+	v := victim{panToken: "cp_pan_CONTROLxxxxxxxxxxxxxxxxx", cvcToken: "cp_cvc_CONTROLxxxxxxxxxxxxxxxxx"}
+	starts := []func(*testing.T) parserApp{startGo, startPHP, startWerkzeug, startDjango, startExpress}
+	for _, start := range starts {
+		app := start(t)
+		t.Run(app.name, func(t *testing.T) {
+			for _, c := range controlCases(app.name, v) {
+				sec := secrets{pans: allPANs(), cvc: c.CVC}
+				if c.Victim {
+					sec.tokens = []string{v.panToken, v.cvcToken}
+				}
+				parsed, found := seenDirect(t, app.url, c, sec)
+				if !parsed {
+					t.Errorf("%s: the app did not answer with its dump", c.Name)
+					continue
+				}
+				want := map[string]bool{"PAN": c.PAN != "", "CVC": c.CVC != "", "victim token": c.Victim}
+				for kind, w := range want {
+					if w && !anyKind(found, kind) {
+						t.Errorf("%s: parser %s does not see the %s directly: the check would be vacuous", c.Name, app.name, kind)
+					}
+				}
+			}
+		})
+	}
+}
+
+func anyKind(found []string, kind string) bool {
+	for _, f := range found {
+		if strings.HasSuffix(f, " saw "+kind) {
+			return true
+		}
+	}
+	return false
+}
