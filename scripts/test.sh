@@ -23,6 +23,10 @@ if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CARDPROXY_CHROMIUM:-}" ]]; 
 	fi
 fi
 
+# The parser-differential suite (difftest/) runs real PHP, Werkzeug, Django
+# and Express apps behind cardproxy; install whichever are missing.
+"$here/scripts/parsers.sh"
+
 echo "test: go vet"
 go vet ./...
 unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.demo/*'))"
