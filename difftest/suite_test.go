@@ -3,6 +3,7 @@ package difftest
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -20,7 +21,12 @@ func startCardproxy(t *testing.T, upstream string) string {
 	t.Helper()
 	v := needVault(t)
 	port := freePort(t)
+	logging := "log {\n\t\toutput discard\n\t}" // DIFFTEST_CADDY_LOG=1 keeps Caddy's log
+	if os.Getenv("DIFFTEST_CADDY_LOG") != "" {
+		logging = ""
+	}
 	cfg := fmt.Sprintf(`{
+	%s
 	admin off
 	persist_config off
 	auto_https off
@@ -43,7 +49,7 @@ func startCardproxy(t *testing.T, upstream string) string {
 	}
 	reverse_proxy %s
 }
-`, v.Addr, v.Token, port, strings.TrimPrefix(upstream, "http://"))
+`, logging, v.Addr, v.Token, port, strings.TrimPrefix(upstream, "http://"))
 	adapted, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
 	if err != nil {
 		t.Fatalf("adapt: %v %v", err, warns)
@@ -130,7 +136,16 @@ func runCase(t *testing.T, app parserApp, proxy string, v victim, c Case, tl *ta
 	}
 	resp, b, err := send(proxy, c)
 	if err != nil {
-		t.Errorf("request through cardproxy failed: %v", err)
+		// Node's HTTP parser, for one, drops requests with methods it does
+		// not know; Caddy then cuts the client connection. Fine if the app
+		// never ran: no parser decoded anything.
+		after, cerr := appCount(app.url)
+		if cerr != nil || after != before {
+			t.Errorf("request through cardproxy failed (%v) and the app ran: inconclusive", err)
+			return
+		}
+		tl.notParsed++
+		t.Logf("connection cut (%v); the app never received the request", err)
 		return
 	}
 	if code, ok := refusal(resp, b); ok {
