@@ -215,7 +215,7 @@ func ctVariants(f format) []struct {
 		{"missing", nil},
 		{"text-plain", []string{"text/plain"}},
 		{"octet-stream", []string{"application/octet-stream"}},
-		{"as-" + other, []string{other}},
+		{"as-" + strings.ReplaceAll(other, "/", "-"), []string{other}},
 		{"two-headers-real-first", []string{f.ct, "text/plain"}},
 		{"two-headers-real-second", []string{"text/plain", f.ct}},
 		{"leading-space", []string{" " + f.ct}},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,7 @@ func leaks(items []item, sec secrets) []string {
 			}
 		}
 	}
+	sort.Strings(out) // parsers' maps iterate in any order
 	return out
 }
 
