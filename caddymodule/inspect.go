@@ -1,7 +1,9 @@
 package caddymodule
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -183,6 +185,13 @@ func checkUnparsed(body []byte) *httpError {
 	if card.Contains(s, card.Known) || hasToken(s) {
 		return refuse()
 	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// UTF-16 or UTF-32 text (an app may decode it, as Werkzeug's
+		// get_json does): its ASCII characters without the NUL bytes.
+		if t := strings.ReplaceAll(s, "\x00", ""); card.Contains(t, card.Known) || hasToken(t) {
+			return refuse()
+		}
+	}
 	for _, m := range preservingRun.FindAllStringSubmatch(decodeText(s), -1) {
 		if vault.IsPreservingToken(m[1]) {
 			return refuse()
@@ -205,13 +214,41 @@ func (t *Tokenize) checkQuery(q string) *httpError {
 			return errToken("the query string")
 		}
 		dn := decodeText(name)
-		if is3DSName(dn) || roleOf(t.rules, bodyrewrite.SplitName(dn)) == roleIgnore {
+		f, _ := queryField(dn, decodeText(val))
+		if role := t.roleOf(f); role.rank() == 3 && strings.TrimSpace(f.Value) != "" {
+			// Go's FormValue, PHP's $_REQUEST and Flask's request.values
+			// merge the query into the form: a card field there is one.
+			return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_query",
+				Message: fmt.Sprintf("the query string has a value for the card field %q; card data goes in the request body, never in a URL", safeName(&f))}
+		} else if is3DSName(dn) || role == roleIgnore {
 			continue
 		}
 		if cardInToken(pair) {
 			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_query",
 				Message: "the query string carries a card number; card data goes in the request body, never in a URL"}
 		}
+	}
+	return nil
+}
+
+// queryField is a query parameter as a form field (for the field rules).
+func queryField(name, value string) (bodyrewrite.Field, error) {
+	fs, err := bodyrewrite.ScanForm([]byte(url.QueryEscape(name)+"="+url.QueryEscape(value)), bodyrewrite.DefaultLimits)
+	if err != nil || len(fs) != 1 {
+		return bodyrewrite.Field{Path: []string{name}, Value: value}, err
+	}
+	return fs[0], nil
+}
+
+// checkPath refuses a URL path that carries a card number or a token (apps
+// log paths and route on their segments).
+func checkPath(p string) *httpError {
+	if hasToken(p) {
+		return errToken("the URL path")
+	}
+	if cardInToken(p) {
+		return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_path",
+			Message: "the URL path carries a card number; card data goes in the request body, never in a URL"}
 	}
 	return nil
 }

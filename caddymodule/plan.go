@@ -81,7 +81,7 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 		if f.Kind != bodyrewrite.Other && (hasToken(v) || isPreservingToken(v)) {
 			return nil, errToken(fmt.Sprintf("field %q", safeName(f)))
 		}
-		role := ingressRole(t.rules, f)
+		role := t.roleOf(*f)
 		if f.Kind == bodyrewrite.Other && role != roleNone {
 			continue // null / true / false in a card field: nothing to protect
 		}
@@ -290,4 +290,14 @@ func (t *Tokenize) setMetaHeaders(h http.Header, p *plan, res *result) {
 		h.Set(MetaHeaderPrefix+"Cvc-Token", strings.Join(toks, ", "))
 	}
 	h.Set(MetaHeaderPrefix+"Tokenized", fmt.Sprintf("cards=%d; cvcs=%d", res.pans, res.cvcs))
+}
+
+// roleOf is an ingress field's role: the field rules under every reading of
+// its name, and with auto-detect, CVC fields recognised by name.
+func (t *Tokenize) roleOf(f bodyrewrite.Field) fieldRole {
+	role := ingressRole(t.rules, &f)
+	if role == roleNone && t.auto && namedLikeCVC(&f) && vault.ValidCVC(strings.TrimSpace(f.Value)) {
+		return roleCVC
+	}
+	return role
 }

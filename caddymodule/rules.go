@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"strings"
+
 	"github.com/cardproxy/cardproxy/bodyrewrite"
 )
 
@@ -92,4 +94,44 @@ func ingressRole(rules []rule, f *bodyrewrite.Field) fieldRole {
 		}
 	}
 	return role
+}
+
+// cvcNames are the names shops and PSP SDKs give CVC fields. With
+// auto-detect on, a field whose last segment (in any reading) is one of
+// them holds a CVC when its value is 3 or 4 digits, at any depth: a CVC has
+// no checksum, so its name is all there is to recognise it by.
+var cvcNames = map[string]bool{}
+
+func init() {
+	for _, n := range []string{"cvc", "cvv", "cvc2", "cvv2", "cvn", "cvd", "csc", "cc_cid", "cc_cvc", "cc_cvv",
+		"card_cvc", "card_cvv", "card_cvc2", "card_cvv2", "cardcvc", "cardcvv", "security_code", "securitycode",
+		"card_security_code", "cardsecuritycode", "card_code", "cardcode", "verification_value", "verification_code",
+		"cvc_code", "cvv_code", "cvvcode", "cvccode"} {
+		cvcNames[n] = true
+	}
+}
+
+// namedLikeCVC reports whether a field's name says it holds a CVC.
+func namedLikeCVC(f *bodyrewrite.Field) bool {
+	for _, p := range [][]string{f.Path, f.Alt} {
+		if len(p) > 0 && cvcNames[strings.ToLower(p[len(p)-1])] {
+			return true
+		}
+		// cvc[]=… and card[cvc][0]=…: an array under a CVC name.
+		if len(p) > 1 && cvcNames[strings.ToLower(p[len(p)-2])] {
+			if last := p[len(p)-1]; last == "" || isDigits(last) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -120,8 +120,10 @@ func runParser(t *testing.T, app parserApp) {
 		app.name, tl.cases, tl.refused, tl.clean+tl.notParsed, tl.leaks)
 	t.Logf("difftest: %s: of the forwarded clean: %d not parsed at all (the app's server rejected the request), %d vacuous (the parser does not see the card even without cardproxy)",
 		app.name, tl.notParsed, tl.vacuous)
-	sort.Strings(tl.leaking)
-	t.Logf("difftest: %s: leaking cases: %s", app.name, strings.Join(tl.leaking, " "))
+	if len(tl.leaking) > 0 {
+		sort.Strings(tl.leaking)
+		t.Logf("difftest: %s: leaking cases: %s", app.name, strings.Join(tl.leaking, " "))
+	}
 }
 
 func runCase(t *testing.T, app parserApp, proxy string, v victim, c Case, tl *tally) {
