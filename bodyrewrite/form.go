@@ -66,16 +66,19 @@ func nameField(name string, lim Limits) (Field, error) {
 	return f, nil
 }
 
-// phpPath is how PHP names a form variable ($_POST): leading spaces
-// dropped; in the base name (before the first '['), ' ' and '.' become '_',
-// and a '[' without a closing ']' becomes '_'; then one segment per [...]
-// group, anything after the last group ignored.
+// phpPath is how PHP names a form variable ($_POST): cut at a NUL byte,
+// leading spaces dropped; in the base name (before the first '['), ' ' and
+// '.' become '_', and without a closing ']' every '[' becomes '_'; then one
+// segment per [...] group, anything after the last group ignored.
 func phpPath(name string) []string {
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
 	name = strings.TrimLeft(name, " ")
 	base, rest := name, ""
 	if i := strings.IndexByte(name, '['); i >= 0 {
 		if strings.IndexByte(name[i:], ']') < 0 {
-			base = name[:i] + "_" + name[i+1:]
+			base = strings.ReplaceAll(name, "[", "_")
 		} else {
 			base, rest = name[:i], name[i:]
 		}

@@ -7,8 +7,8 @@ import (
 )
 
 // ScanMultipart returns the parts of a multipart/form-data body: text parts
-// as String fields, uploads (a filename parameter, even an empty one) as File
-// fields whose Value is the content.
+// (and parts with an empty filename, which several parsers read as values)
+// as String fields, uploads as File fields whose Value is the content.
 //
 // It accepts only canonical multipart, as browsers and HTTP libraries send
 // it, because parsers disagree on everything else (PHP, Werkzeug, busboy and
@@ -121,7 +121,9 @@ func partHeaders(block string, n int, lim Limits) (Field, error) {
 		return Field{}, err
 	}
 	f.Kind = String
-	if isFile {
+	if isFile && file != "" {
+		// filename="" is a plain value to Go, Django and busboy (PHP
+		// and Werkzeug see an empty upload): it is treated as a value.
 		f.Kind, f.FileName = File, file
 	}
 	return f, nil

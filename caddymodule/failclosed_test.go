@@ -53,7 +53,7 @@ func TestIngressFailsClosed(t *testing.T) {
 		{"GET with body", "GET", "/", "application/json", `{"card_number":"` + pan + `"}`, nil, ""},
 		{"custom method", "FOO", "/", "application/x-www-form-urlencoded", "x=" + pan, nil, ""},
 		// Multipart: canonical or refused.
-		{"multipart filename empty", "POST", "/", "multipart/form-data; boundary=b", mp("Content-Disposition: form-data; name=\"card_number\"; filename=\"\"\r\n\r\n" + pan), nil, "card_number_in_text"},
+		{"multipart filename empty", "POST", "/", "multipart/form-data; boundary=b", mp("Content-Disposition: form-data; name=\"card_number\"; filename=\"\"\r\n\r\n"+pan, "Content-Disposition: form-data; name=\"cvc\"; filename=\"\"\r\n\r\n"+cvc), nil, ""},
 		{"multipart LF-only", "POST", "/", "multipart/form-data; boundary=b", strings.ReplaceAll(mp(field("card_number", pan)), "\r\n", "\n"), nil, "malformed_body"},
 		{"multipart junk disposition param", "POST", "/", "multipart/form-data; boundary=b", mp("Content-Disposition: form-data; x=y; name=\"card_number\"\r\n\r\n" + pan), nil, "malformed_body"},
 		{"multipart junk ct param", "POST", "/", "multipart/form-data; boundary=b; x", mp(field("card_number", pan)), nil, "malformed_content_type"},

@@ -34,6 +34,14 @@ func init() {
 
 func is3DSName(name string) bool { return threeDSFields[strings.ToLower(name)] }
 
+// numeric reports whether v is a number, spaces and dashes allowed: the only
+// kind of 3-D Secure return value exempt from the card checks (an MD can be
+// numeric and pass Luhn; free text in a 3DS-named field gets no exemption).
+func numeric(v string) bool {
+	_, ok := card.Normalize(strings.TrimSpace(v))
+	return ok
+}
+
 // is3DSReturn reports whether a body is a 3-D Secure return: a form whose
 // fields all are top-level 3-D Secure fields.
 func is3DSReturn(fields []bodyrewrite.Field) bool {
@@ -63,6 +71,11 @@ func decodeText(s string) string {
 			return string(rune(unhex(m[2])<<12 | unhex(m[3])<<8 | unhex(m[4])<<4 | unhex(m[5])))
 		})
 		d = htmlRefRe.ReplaceAllStringFunc(d, htmlRef)
+		d = octalRe.ReplaceAllStringFunc(d, func(m string) string {
+			return string(rune((m[1]-'0')<<6 | (m[2]-'0')<<3 | (m[3] - '0')))
+		})
+		d = hexEscRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[2])<<4 | unhex(m[3]))) })
+		d = shortEscapes.Replace(d)
 		if d == s {
 			return s
 		}
@@ -76,6 +89,13 @@ var (
 	percentRe   = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
 	uEscapeRe   = regexp.MustCompile(`\\u[0-9A-Fa-f]{4}`)
 	htmlRefRe   = regexp.MustCompile(`&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});`)
+	// RFC 2109 quoted cookies (Werkzeug, Django) and C-style strings.
+	octalRe  = regexp.MustCompile(`\\[0-3][0-7]{2}`)
+	hexEscRe = regexp.MustCompile(`\\x[0-9A-Fa-f]{2}`)
+	// JSON's short escapes: a text body an app decodes as JSON anyway.
+	shortEscapes = strings.NewReplacer(`\t`, "\t", `\n`, "\n", `\r`, "\r", `\f`, "\f", `\b`, "\b", `\/`, "/", `\"`, `"`, `\\`, `\`)
+	// XML markup a parser removes from inside one text node.
+	xmlNoise = regexp.MustCompile(`<!\[CDATA\[|\]\]>|<!--(?:[^-]|-[^-])*-->|<\?[^>]*\?>`)
 )
 
 func unhex(c byte) int {
@@ -127,6 +147,13 @@ func errToken(where string) *httpError {
 // a signature) and not counted: a 64-character hex cookie would otherwise
 // refuse about one checkout in a thousand.
 func cardInToken(s string) bool {
+	if d := decodeText(s); d != s && cardGlued(d) {
+		return true // %0A4111…: the letter of an escape is no letter to the app
+	}
+	return cardGlued(s)
+}
+
+func cardGlued(s string) bool {
 	found := false
 	card.Find(s, card.Known, func(h card.Hit) bool {
 		if (h.Start > 0 && isLetter(s[h.Start-1])) || (h.End < len(s) && isLetter(s[h.End])) {
@@ -171,8 +198,39 @@ func checkName(f *bodyrewrite.Field) *httpError {
 	return nil
 }
 
-// preservingRun finds digit runs shaped like format-preserving tokens.
-var preservingRun = regexp.MustCompile(`(?:^|[^0-9])(0[0-9]{11,18})(?:[^0-9]|$)`)
+// preservingRun finds digit runs (single spaces or dashes allowed) shaped
+// like format-preserving tokens: 12–19 digits, leading 0.
+var preservingRun = regexp.MustCompile(`(?:^|[^0-9])(0[0-9](?:[ -]?[0-9]){10,17})(?:[^0-9]|$)`)
+
+// hasPreservingRun reports a Luhn-invalid run with a leading 0 (the shape of
+// a format-preserving token) anywhere in s, decoded.
+func hasPreservingRun(s string) bool {
+	for _, t := range []string{s, decodeText(s)} {
+		for _, m := range preservingRun.FindAllStringSubmatch(t, -1) {
+			if d, ok := card.Normalize(m[1]); ok && vault.IsPreservingToken(d) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// textReadings are the ways an app may read a text body: as sent, decoded,
+// without NUL bytes (UTF-16 or UTF-32 text, which Werkzeug's get_json
+// decodes) and without XML markup that parsers drop inside a text node
+// (CDATA brackets, comments).
+func textReadings(s string) []string {
+	out := []string{s, decodeText(s)}
+	if strings.IndexByte(s, 0) >= 0 {
+		t := strings.ReplaceAll(s, "\x00", "")
+		out = append(out, t, decodeText(t))
+	}
+	if strings.Contains(s, "<!") || strings.Contains(s, "<?") {
+		t := xmlNoise.ReplaceAllString(s, "")
+		out = append(out, t, decodeText(t))
+	}
+	return out
+}
 
 // checkUnparsed refuses a body cardproxy does not parse (text/plain, XML,
 // octet-stream, no Content-Type, …) when it carries card data in any form.
@@ -182,18 +240,8 @@ func checkUnparsed(body []byte) *httpError {
 		return &httpError{Status: http.StatusUnsupportedMediaType, Code: "card_data_in_unparsed_body",
 			Message: "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data or a cardproxy token; send card data as JSON or a form"}
 	}
-	if card.Contains(s, card.Known) || hasToken(s) {
-		return refuse()
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		// UTF-16 or UTF-32 text (an app may decode it, as Werkzeug's
-		// get_json does): its ASCII characters without the NUL bytes.
-		if t := strings.ReplaceAll(s, "\x00", ""); card.Contains(t, card.Known) || hasToken(t) {
-			return refuse()
-		}
-	}
-	for _, m := range preservingRun.FindAllStringSubmatch(decodeText(s), -1) {
-		if vault.IsPreservingToken(m[1]) {
+	for _, t := range textReadings(s) {
+		if card.Contains(t, card.Known) || hasToken(t) || hasPreservingRun(t) {
 			return refuse()
 		}
 	}
@@ -210,7 +258,7 @@ func (t *Tokenize) checkQuery(q string) *httpError {
 	}
 	for _, pair := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
 		name, val, _ := strings.Cut(pair, "=")
-		if hasToken(pair) || isPreservingToken(val) {
+		if hasToken(pair) || hasPreservingRun(pair) {
 			return errToken("the query string")
 		}
 		dn := decodeText(name)
@@ -220,8 +268,8 @@ func (t *Tokenize) checkQuery(q string) *httpError {
 			// merge the query into the form: a card field there is one.
 			return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_query",
 				Message: fmt.Sprintf("the query string has a value for the card field %q; card data goes in the request body, never in a URL", safeName(&f))}
-		} else if is3DSName(dn) || role == roleIgnore {
-			continue
+		} else if role == roleIgnore || (is3DSName(dn) && numeric(decodeText(val))) {
+			continue // an ignored field, or a numeric 3-D Secure return value
 		}
 		if cardInToken(pair) {
 			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_query",
@@ -261,12 +309,45 @@ func checkHeaders(h http.Header) *httpError {
 				return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
 					Message: "a request header carries a card number; card data goes in the request body only"}
 			}
-			if hasToken(v) || isPreservingToken(v) {
+			if hasToken(v) || hasPreservingRun(v) {
 				return errToken("a request header")
 			}
 		}
 	}
 	return nil
+}
+
+// residualCheck reads the raw body as a log line would show it (card.Find
+// reads escapes both decoded and literally): every card number in it must
+// lie inside a value cardproxy replaces, or in an ignored field or a 3-D
+// Secure return. Anything else — in a name, in multipart part headers, in
+// the literal text of an escape — is refused before any Vault work.
+func residualCheck(body []byte, fields []bodyrewrite.Field, p *plan, allowed func(*bodyrewrite.Field) bool) *httpError {
+	var spans [][2]int
+	for _, g := range p.pans {
+		for _, f := range g.fields {
+			s, e := f.Span()
+			spans = append(spans, [2]int{s, e})
+		}
+	}
+	for i := range fields {
+		if f := &fields[i]; f.Kind != bodyrewrite.Object && allowed(f) {
+			s, e := f.Span()
+			spans = append(spans, [2]int{s, e})
+		}
+	}
+	var herr *httpError
+	card.Find(string(body), card.Known, func(h card.Hit) bool {
+		for _, sp := range spans {
+			if h.Start >= sp[0] && h.End <= sp[1] {
+				return true
+			}
+		}
+		herr = &httpError{Status: http.StatusBadRequest, Code: "card_data_left",
+			Message: "the body holds a card number outside any value cardproxy can replace (e.g. in a field name, a part header or an escape sequence); nothing was forwarded"}
+		return false
+	})
+	return herr
 }
 
 // finalCheck runs on the body about to go to the app, whatever the field

@@ -3,7 +3,9 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,6 +77,9 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 			if herr := checkText(f.Value, "file upload "+safeName(f)); herr != nil {
 				return nil, herr
 			}
+			if hasPreservingRun(f.Value) {
+				return nil, errToken("file upload " + safeName(f))
+			}
 			continue
 		}
 		v := strings.TrimSpace(f.Value)
@@ -124,8 +129,8 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 		case roleIgnore:
 			continue
 		case roleNone:
-			if threeDS {
-				continue // a 3-D Secure return: PSP data, byte for byte
+			if threeDS && numeric(v) {
+				continue // a numeric 3-D Secure return value (MD): byte for byte
 			}
 			if t.auto {
 				if pan, ok := detectValue(f, v); ok {
@@ -169,19 +174,38 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 // dashes, or a JSON number (also in exponent or decimal form).
 func panValue(f *bodyrewrite.Field, v string) (string, bool) {
 	if f.Kind == bodyrewrite.Number {
-		return card.FromJSONNumber(v)
+		if d, ok := card.FromJSONNumber(v); ok {
+			return d, true
+		}
+		return asDouble(v)
 	}
 	return card.Normalize(v)
 }
 
-// detectValue is auto-detect: a whole value that is a card number.
+// detectValue is auto-detect: a whole value that is a card number — for a
+// JSON number, exactly or as the double every JavaScript, PHP and Python
+// app (and Go's map[string]any) reads it as: 4111111111111110.9 is
+// 4111111111111111 there.
 func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
 	if f.Kind == bodyrewrite.Number {
-		d, ok := card.FromJSONNumber(v)
+		if d, ok := card.FromJSONNumber(v); ok && card.Known(d) {
+			return d, true
+		}
+		d, ok := asDouble(v)
 		return d, ok && card.Known(d)
 	}
 	pan, _, ok := card.Detect(v)
 	return pan, ok
+}
+
+// asDouble is a JSON number as a double, when that is a whole number of
+// 12–19 digits.
+func asDouble(v string) (string, bool) {
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || x < 1e11 || x >= 1e19 || x != math.Trunc(x) {
+		return "", false
+	}
+	return strconv.FormatFloat(x, 'f', 0, 64), true
 }
 
 // addPAN groups fields by card and token format: the same card in two

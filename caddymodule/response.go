@@ -37,6 +37,11 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 	mk := newMasker(sent)
 	masked := 0
 	for k, vs := range h {
+		if card.Contains(k, mk.pans) {
+			delete(h, k) // a header name cannot be masked
+			masked++
+			continue
+		}
 		for i, v := range vs {
 			vs[i] = mk.text(v, &masked)
 		}
@@ -63,6 +68,9 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 
 	kind := mediaKind(essence(resp.Header.Get("Content-Type")))
 	out, relays := d.scanResponse(r, body, kind, mk, &masked)
+	if mk.left(string(out), kind != kindJSON) {
+		return d.badGateway(w, reqID, "psp_response_unmaskable", "the payment provider's answer carries this request's card data in a form cardproxy cannot mask (e.g. UTF-16 text or escaped digits); it is withheld")
+	}
 	if masked > 0 {
 		d.metrics.masked.Add(float64(masked))
 		d.logger.Warn("masked card data in a PSP answer", zap.Int("count", masked), zap.String("upstream", d.upstream.Host),
@@ -91,11 +99,12 @@ func (d *Detokenize) badGateway(w http.ResponseWriter, reqID, code, msg string) 
 // masker hides one request's card data in what goes back to the app.
 type masker struct {
 	pans card.Matcher
+	sent []string
 	cvcs []string
 }
 
 func newMasker(s secrets) *masker {
-	return &masker{pans: card.Either(card.AnyLuhn, card.OneOf(s.pans...)), cvcs: s.cvcs}
+	return &masker{pans: card.Either(card.AnyLuhn, card.OneOf(s.pans...)), sent: s.pans, cvcs: s.cvcs}
 }
 
 // text masks card numbers and, digit-bounded, the request's CVCs.
@@ -103,6 +112,26 @@ func (m *masker) text(s string, n *int) string {
 	out, k := card.MaskAll(s, m.pans)
 	*n += k
 	return maskCVCs(out, m.cvcs, n)
+}
+
+// left reports whether, after masking, any reading of s an app could make —
+// decoded, without NUL bytes (UTF-16), without XML markup — still holds one
+// of the request's card numbers or (for non-JSON answers, where numbers are
+// text) one of its CVCs.
+func (m *masker) left(s string, cvcs bool) bool {
+	for _, t := range textReadings(s) {
+		if len(m.sent) > 0 && card.Contains(t, card.OneOf(m.sent...)) {
+			return true
+		}
+		if cvcs {
+			n := 0
+			maskCVCs(t, m.cvcs, &n)
+			if n > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maskCVCs replaces each digit-bounded occurrence of a CVC with '*'s.

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
 )
@@ -111,14 +112,34 @@ func init() {
 	}
 }
 
+// cvcName folds a name segment the way the most lenient parser compares
+// names: Unicode case folding as Go's encoding/json does (ſ is s, K is k),
+// PHP's separators as '_', cut at a NUL byte as PHP does.
+func cvcName(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case 'ſ':
+			return 's'
+		case 'K':
+			return 'k'
+		case ' ', '.', '[', '-':
+			return '_'
+		}
+		return unicode.ToLower(r)
+	}, s)
+}
+
 // namedLikeCVC reports whether a field's name says it holds a CVC.
 func namedLikeCVC(f *bodyrewrite.Field) bool {
 	for _, p := range [][]string{f.Path, f.Alt} {
-		if len(p) > 0 && cvcNames[strings.ToLower(p[len(p)-1])] {
+		if len(p) > 0 && cvcNames[cvcName(p[len(p)-1])] {
 			return true
 		}
 		// cvc[]=… and card[cvc][0]=…: an array under a CVC name.
-		if len(p) > 1 && cvcNames[strings.ToLower(p[len(p)-2])] {
+		if len(p) > 1 && cvcNames[cvcName(p[len(p)-2])] {
 			if last := p[len(p)-1]; last == "" || isDigits(last) {
 				return true
 			}

@@ -266,6 +266,12 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 	if herr != nil {
 		return nil, herr
 	}
+	threeDS := is3DSReturn(fields)
+	if herr := residualCheck(body, fields, plan, func(f *bodyrewrite.Field) bool {
+		return (threeDS && numeric(f.Value)) || t.roleOf(*f) == roleIgnore
+	}); herr != nil {
+		return nil, herr
+	}
 	if len(plan.pans) == 0 && len(plan.cvcs) == 0 {
 		setBody(r, raw) // untouched, still encoded as sent
 		return &result{}, nil
@@ -307,6 +313,12 @@ var (
 	_ caddyhttp.MiddlewareHandler = (*Tokenize)(nil)
 )
 
-// logURI is the request URI for logs, with any card number in it masked: a
-// shop's form could put one in a query string.
-func logURI(r *http.Request) string { return maskLog(r.RequestURI) }
+// logURI is the request path for logs, card numbers masked. The query is
+// left out ("?…"): a shopper can put a CVC there, which no mask recognises.
+func logURI(r *http.Request) string {
+	p := maskLog(r.URL.EscapedPath())
+	if r.URL.RawQuery != "" {
+		p += "?…"
+	}
+	return p
+}

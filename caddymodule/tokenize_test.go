@@ -485,14 +485,14 @@ func TestVaultDownFailsClosed(t *testing.T) {
 
 func TestLogsMaskCardNumbersInURI(t *testing.T) {
 	hs := newHarness(t, nil)
-	r := httptest.NewRequest(http.MethodPost, "/checkout?card=4111111111111111", strings.NewReader(`{"card_number":"x"}`))
+	r := httptest.NewRequest(http.MethodPost, "/checkout/4111111111111111?card=4111111111111111", strings.NewReader(`{"card_number":"x"}`))
 	r.Header.Set("Content-Type", "application/json")
 	w, _ := hs.do(t, r)
 	if w.Code != 400 {
 		t.Fatalf("status %d", w.Code)
 	}
 	hs.logsClean(t, "4111111111111111")
-	if e := hs.logs.FilterMessage("card request refused").All(); len(e) != 1 || e[0].ContextMap()["uri"] != "/checkout?card=************1111" {
+	if e := hs.logs.FilterMessage("card request refused").All(); len(e) != 1 || e[0].ContextMap()["uri"] != "/checkout/************1111?…" {
 		t.Fatalf("log: %v", e)
 	}
 }
