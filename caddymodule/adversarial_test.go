@@ -68,18 +68,8 @@ func TestAdvEgressEchoSurvivesMasking(t *testing.T) {
 			func(s string) string { return s }, pan},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cap := &capture{ctype: c.ctype, answer: c.answer, header: c.header}
-			s, ca := tlsServer(t, cap)
-			e := newEgress(t, s.URL, ca, nil)
-			panTok, cvcTok := e.tokens(t, pan, "12/30", "", cvc)
-			body := `{"gateway_info":{"card_number":"` + panTok + `","card_cvc":"` + cvcTok + `"}}`
-			r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(body))
-			r.Header.Set("Content-Type", "application/json")
-			w := e.do(t, r)
-			all := w.Body.String()
-			for k, vs := range w.Header() {
-				all += "\n" + k + ": " + strings.Join(vs, ",")
-			}
+			w := payThroughEgress(t, &capture{ctype: c.ctype, answer: c.answer, header: c.header}, pan, cvc)
+			all := answerText(w)
 			if strings.Contains(c.decode(all), c.bad) {
 				t.Errorf("status %d: the app can read %q from the PSP answer", w.Code, c.bad)
 			}

@@ -60,23 +60,14 @@ func TestEgressAnswerNeverCarriesTheRequestsCardData(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			cap := &capture{status: c.status, ctype: c.ctype, answer: c.answer, header: echo}
-			s, ca := tlsServer(t, cap)
-			e := newEgress(t, s.URL, ca, nil)
-			panTok, cvcTok := e.tokens(t, pan, "12/30", "", cvc)
-			body := `{"gateway_info":{"card_number":"` + panTok + `","card_cvc":"` + cvcTok + `"}}`
-			r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(body))
-			r.Header.Set("Content-Type", "application/json")
-			w := e.do(t, r)
+			w := payThroughEgress(t, cap, pan, cvc)
 			if w.Code != c.status {
 				t.Fatalf("status %d %s", w.Code, w.Body)
 			}
 			if got := string(cap.got()[0].Body); !strings.Contains(got, pan) || !strings.Contains(got, `"`+cvc+`"`) {
 				t.Fatalf("PSP did not get the card data: %s", got)
 			}
-			all := w.Body.String()
-			for k, vs := range w.Header() {
-				all += "\n" + k + ": " + strings.Join(vs, ",")
-			}
+			all := answerText(w)
 			for _, bad := range []string{pan, "5555 5555 5555 4444", "5555%205555", "=" + cvc, " " + cvc, `"` + cvc + `"`, "&#53;555555555554444"} {
 				if strings.Contains(all, bad) {
 					t.Errorf("the app got %q back:\n%s", bad, all)
@@ -87,4 +78,26 @@ func TestEgressAnswerNeverCarriesTheRequestsCardData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// answerText is everything the app gets back: body and headers.
+func answerText(w *httptest.ResponseRecorder) string {
+	all := w.Body.String()
+	for k, vs := range w.Header() {
+		all += "\n" + k + ": " + strings.Join(vs, ",")
+	}
+	return all
+}
+
+// payThroughEgress sends a MultiSafepay order with the tokens of pan and cvc
+// through a card_detokenize whose upstream answers as cap says.
+func payThroughEgress(t *testing.T, cap *capture, pan, cvc string) *httptest.ResponseRecorder {
+	t.Helper()
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	panTok, cvcTok := e.tokens(t, pan, "12/30", "", cvc)
+	body := `{"gateway_info":{"card_number":"` + panTok + `","card_cvc":"` + cvcTok + `"}}`
+	r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return e.do(t, r)
 }

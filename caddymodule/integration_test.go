@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
+	"github.com/cardproxy/cardproxy/internal/testcaddy"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -63,28 +61,11 @@ func (m *merchantApp) everything() []byte {
 	return b.Bytes()
 }
 
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t testing.TB) string { return testcaddy.FreeAddr(t) }
 
 // runCaddy loads a Caddyfile into an in-process Caddy (the same code path as
 // `cardproxy run`) and stops it when the test ends.
-func runCaddy(t testing.TB, caddyfile string) {
-	t.Helper()
-	cfg, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
-	if err != nil {
-		t.Fatalf("adapt: %v %v", err, warns)
-	}
-	if err := caddy.Load(cfg, true); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
-}
+func runCaddy(t testing.TB, caddyfile string) { testcaddy.Run(t, caddyfile) }
 
 // globalOptions is the global block of the in-process test configs: no
 // admin endpoint, no autosave, plain HTTP, the Vault token from the

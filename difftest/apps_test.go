@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cardproxy/cardproxy/internal/testcaddy"
 )
 
 // parserApp is a running parser app.
@@ -118,14 +119,7 @@ func startGo(t *testing.T) parserApp {
 	return parserApp{"go", s.URL}
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { return testcaddy.FreePort(t) }
 
 func appsDir(t testing.TB) string {
 	wd, err := os.Getwd()

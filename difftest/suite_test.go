@@ -8,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/cardproxy/cardproxy/caddymodule" // registers card_tokenize
+	"github.com/cardproxy/cardproxy/internal/testcaddy"
 )
 
 // startCardproxy runs an in-process Caddy with card_tokenize in front of
@@ -50,14 +49,7 @@ func startCardproxy(t *testing.T, upstream string) string {
 	reverse_proxy %s
 }
 `, logging, v.Addr, v.Token, port, strings.TrimPrefix(upstream, "http://"))
-	adapted, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
-	if err != nil {
-		t.Fatalf("adapt: %v %v", err, warns)
-	}
-	if err := caddy.Load(adapted, true); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
+	testcaddy.Run(t, cfg)
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
@@ -193,11 +185,17 @@ func runCase(t *testing.T, app parserApp, proxy string, v victim, c Case, tl *ta
 	}
 }
 
-func TestGo(t *testing.T)       { runParser(t, startGo(t)) }
-func TestPHP(t *testing.T)      { runParser(t, startPHP(t)) }
-func TestWerkzeug(t *testing.T) { runParser(t, startWerkzeug(t)) }
-func TestDjango(t *testing.T)   { runParser(t, startDjango(t)) }
-func TestExpress(t *testing.T)  { runParser(t, startExpress(t)) }
+// Each parser: the generated cases, then the adversarial reproducers.
+func TestGo(t *testing.T)       { runAll(t, startGo(t)) }
+func TestPHP(t *testing.T)      { runAll(t, startPHP(t)) }
+func TestWerkzeug(t *testing.T) { runAll(t, startWerkzeug(t)) }
+func TestDjango(t *testing.T)   { runAll(t, startDjango(t)) }
+func TestExpress(t *testing.T)  { runAll(t, startExpress(t)) }
+
+func runAll(t *testing.T, app parserApp) {
+	runParser(t, app)
+	t.Run("adversarial", func(t *testing.T) { runAdv(t, app) })
+}
 
 // TestControlParsersSeeCards proves the assertions are not vacuous: sent
 // directly (no cardproxy), each parser DOES find the card data in the

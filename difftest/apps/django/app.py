@@ -7,6 +7,7 @@ request.COOKIES, request.META HTTP_*), tagged by source.
 GET /__count: requests seen.
 """
 import json
+import os
 import sys
 import threading
 
@@ -31,26 +32,11 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from dump import add  # noqa: E402
+
 lock = threading.Lock()
 count = 0
-
-
-def add(out, src, name, v):
-    if isinstance(v, dict):
-        for k, vv in v.items():
-            out.append([src + ".key", name, str(k)])
-            add(out, src, f"{name}.{k}" if name else str(k), vv)
-    elif isinstance(v, list):
-        for i, vv in enumerate(v):
-            add(out, src, f"{name}[{i}]", vv)
-    elif isinstance(v, float):
-        out.append([src, name, repr(v)])
-        if v == v and abs(v) < 9.2e18 and v.is_integer():
-            out.append([src, name, str(int(v))])
-    elif isinstance(v, bytes):
-        out.append([src, name, v.decode("utf-8", "replace")])
-    else:
-        out.append([src, name, "null" if v is None else str(v)])
 
 
 def qd(out, src, d):

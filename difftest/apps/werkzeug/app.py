@@ -7,32 +7,18 @@ GET /__count: requests seen.
 """
 import json
 import logging
+import os
 import sys
 import threading
 
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from dump import add  # noqa: E402
+
 lock = threading.Lock()
 count = 0
-
-
-def add(out, src, name, v):
-    if isinstance(v, dict):
-        for k, vv in v.items():
-            out.append([src + ".key", name, str(k)])
-            add(out, src, f"{name}.{k}" if name else str(k), vv)
-    elif isinstance(v, list):
-        for i, vv in enumerate(v):
-            add(out, src, f"{name}[{i}]", vv)
-    elif isinstance(v, float):
-        out.append([src, name, repr(v)])
-        if v == v and abs(v) < 9.2e18 and v.is_integer():
-            out.append([src, name, str(int(v))])
-    elif isinstance(v, bytes):
-        out.append([src, name, v.decode("utf-8", "replace")])
-    else:
-        out.append([src, name, "null" if v is None else str(v)])
 
 
 def multi(out, src, md):
