@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,20 +46,11 @@ func TestCVCConcurrentUseOnce(t *testing.T) {
 	}
 	const n = 8
 	var ok atomic.Int32
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if v, err := s.DetokenizeCVC(ctx, tn, tok); err == nil && v == "4321" {
-				ok.Add(1)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(int) {
+		if v, err := s.DetokenizeCVC(ctx, tn, tok); err == nil && v == "4321" {
+			ok.Add(1)
+		}
+	})
 	if ok.Load() != 1 {
 		t.Fatalf("CVC released %d times, want exactly 1", ok.Load())
 	}

@@ -3,7 +3,6 @@ package vault
 import (
 	"bytes"
 	"context"
-	"sync"
 	"testing"
 )
 
@@ -46,24 +45,15 @@ func TestDedupeConcurrent(t *testing.T) {
 	ctx := context.Background()
 	tn := tenant()
 	const n = 16
-	var wg sync.WaitGroup
 	got := make([]string, n)
 	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "6799990000000000011"}})
-			if err == nil {
-				got[i] = toks[0].Token
-			}
-			errs[i] = err
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "6799990000000000011"}})
+		if err == nil {
+			got[i] = toks[0].Token
+		}
+		errs[i] = err
+	})
 	for i := 0; i < n; i++ {
 		if errs[i] != nil {
 			t.Fatalf("goroutine %d: %v", i, errs[i])
@@ -168,22 +158,13 @@ func TestDedupeConcurrentMixed(t *testing.T) {
 	const n = 16
 	got := make([]string, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{cards[i%2]})
-			if err == nil {
-				got[i] = toks[0].Token
-			}
-			errs[i] = err
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{cards[i%2]})
+		if err == nil {
+			got[i] = toks[0].Token
+		}
+		errs[i] = err
+	})
 	for i := 0; i < n; i++ {
 		if errs[i] != nil {
 			t.Fatalf("goroutine %d: %v", i, errs[i])

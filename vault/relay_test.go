@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,13 +16,7 @@ var testRelay = Relay{
 }
 
 func TestRelayTakeOnce(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	tn := tenant()
-	id, err := s.PutRelay(ctx, tn, testRelay, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, ctx, tn, id := putTestRelay(t)
 	if !IsRelayID(id) {
 		t.Fatalf("relay id %q has the wrong shape", id)
 	}
@@ -85,13 +78,7 @@ func TestRelayNotInKV(t *testing.T) {
 
 func TestRelayBoundToID(t *testing.T) {
 	// A wrapping token copied under another relay id is refused.
-	s := newStore(t)
-	ctx := context.Background()
-	tn := tenant()
-	id, err := s.PutRelay(ctx, tn, testRelay, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, ctx, tn, id := putTestRelay(t)
 	data, _, err := s.kvRead(ctx, s.kvData(tn, "relay", id))
 	if err != nil || data == nil {
 		t.Fatalf("relay entry: %v", err)
@@ -106,36 +93,21 @@ func TestRelayBoundToID(t *testing.T) {
 }
 
 func TestRelayConcurrentTakeOnce(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	tn := tenant()
-	id, err := s.PutRelay(ctx, tn, testRelay, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, ctx, tn, id := putTestRelay(t)
 	const n = 16
 	var ok, notFound atomic.Int32
-	var wg sync.WaitGroup
 	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			r, err := s.TakeRelay(ctx, tn, id)
-			switch {
-			case err == nil && r.Fields["PaReq"] == testRelay.Fields["PaReq"]:
-				ok.Add(1)
-			case errors.Is(err, ErrNotFound):
-				notFound.Add(1)
-			default:
-				errs[i] = err
-			}
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		r, err := s.TakeRelay(ctx, tn, id)
+		switch {
+		case err == nil && r.Fields["PaReq"] == testRelay.Fields["PaReq"]:
+			ok.Add(1)
+		case errors.Is(err, ErrNotFound):
+			notFound.Add(1)
+		default:
+			errs[i] = err
+		}
+	})
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("goroutine %d: unexpected %v", i, err)
@@ -147,13 +119,7 @@ func TestRelayConcurrentTakeOnce(t *testing.T) {
 }
 
 func TestRelayPeek(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	tn := tenant()
-	id, err := s.PutRelay(ctx, tn, testRelay, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, ctx, tn, id := putTestRelay(t)
 	for i := 0; i < 2; i++ {
 		if err := s.PeekRelay(ctx, tn, id); err != nil {
 			t.Fatalf("peek %d: %v", i, err)
@@ -243,4 +209,17 @@ func TestRelayWithPolicyTokens(t *testing.T) {
 	if r, err := ingress.TakeRelay(ctx, tn, id); err != nil || r.Action != testRelay.Action {
 		t.Fatalf("ingress take: %v", err)
 	}
+}
+
+// putTestRelay stores testRelay for a minute in a fresh tenant.
+func putTestRelay(t *testing.T) (*Store, context.Context, string, string) {
+	t.Helper()
+	s := newStore(t)
+	ctx := context.Background()
+	tn := tenant()
+	id, err := s.PutRelay(ctx, tn, testRelay, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ctx, tn, id
 }
