@@ -23,7 +23,7 @@ func BenchmarkHostileBodies(b *testing.B) {
 	inner := strings.Repeat(`"x",`, (1<<20)/4-300) + `"x"`
 	_, _ = zw.Write([]byte(strings.Repeat("[", 127) + inner + strings.Repeat("]", 127)))
 	_ = zw.Close()
-	parts := strings.Repeat("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\r\n", (1<<20)/50) + "--b--\r\n"
+	parts := strings.Repeat("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\r\n", (1<<20)/52) + "--b--\r\n"
 	for _, c := range []struct {
 		name, ct, enc string
 		body          []byte
