@@ -62,7 +62,7 @@ type Tokenize struct {
 	// (default 1 MiB). Larger bodies get 413.
 	MaxBody int64 `json:"max_body,omitempty"`
 	// MaxFields and MaxDepth bound the values and the nesting of one body
-	// (defaults 1000 and 32; over them: 413 / 400). MaxCards and MaxCVCs
+	// (defaults 1000 and 32; over them: 413 body_too_complex). MaxCards and MaxCVCs
 	// bound the distinct card numbers and CVCs of one request (default 5
 	// each; over them: 400).
 	MaxFields int `json:"max_fields,omitempty"`
