@@ -46,8 +46,9 @@ func essence(ct string) string {
 	return strings.ToLower(strings.TrimSpace(mt))
 }
 
-// classify reads a request's Content-Type. Two Content-Type headers are
-// refused (apps disagree on which one counts); so are multipart bodies
+// classify reads a request's Content-Type. Two Content-Type headers, or one
+// whose media type has a ',' or a space, are refused (apps disagree on which
+// one counts); so are multipart bodies
 // whose parameters do not parse, and JSON or form bodies in a charset other
 // than UTF-8 or ASCII (an app decoding UTF-16 or UTF-7 would read digits
 // cardproxy cannot see).
@@ -60,7 +61,14 @@ func classify(h http.Header) (bodyKind, map[string]string, *httpError) {
 	if len(cts) == 0 {
 		return kindNone, nil, nil
 	}
-	kind := mediaKind(essence(cts[0]))
+	mt := essence(cts[0])
+	if strings.ContainsAny(mt, ", \t") {
+		// PHP cuts a media type at ',' or a space, Go refuses it: apps
+		// disagree on what "application/x-www-form-urlencoded,x" is.
+		return kindNone, nil, &httpError{Status: http.StatusBadRequest, Code: "ambiguous_content_type",
+			Message: "the Content-Type has a ',' or a space in its media type; send one media type, parameters after ';'"}
+	}
+	kind := mediaKind(mt)
 	_, params, err := mime.ParseMediaType(cts[0])
 	switch kind {
 	case kindMultipart:

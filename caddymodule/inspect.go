@@ -62,20 +62,26 @@ func is3DSReturn(fields []bodyrewrite.Field) bool {
 // to three times (double encoding).
 func decodeText(s string) string {
 	for range 3 {
-		if !strings.ContainsAny(s, "%+\\&") {
-			return s
+		d := s
+		if strings.IndexByte(d, '+') >= 0 {
+			d = strings.ReplaceAll(d, "+", " ")
 		}
-		d := textDecoder.Replace(s)
-		d = percentRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[1])<<4 | unhex(m[2]))) })
-		d = uEscapeRe.ReplaceAllStringFunc(d, func(m string) string {
-			return string(rune(unhex(m[2])<<12 | unhex(m[3])<<8 | unhex(m[4])<<4 | unhex(m[5])))
-		})
-		d = htmlRefRe.ReplaceAllStringFunc(d, htmlRef)
-		d = octalRe.ReplaceAllStringFunc(d, func(m string) string {
-			return string(rune((m[1]-'0')<<6 | (m[2]-'0')<<3 | (m[3] - '0')))
-		})
-		d = hexEscRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[2])<<4 | unhex(m[3]))) })
-		d = shortEscapes.Replace(d)
+		if strings.IndexByte(d, '%') >= 0 {
+			d = percentRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[1])<<4 | unhex(m[2]))) })
+		}
+		if strings.IndexByte(d, '\\') >= 0 {
+			d = uEscapeRe.ReplaceAllStringFunc(d, func(m string) string {
+				return string(rune(unhex(m[2])<<12 | unhex(m[3])<<8 | unhex(m[4])<<4 | unhex(m[5])))
+			})
+			d = octalRe.ReplaceAllStringFunc(d, func(m string) string {
+				return string(rune((m[1]-'0')<<6 | (m[2]-'0')<<3 | (m[3] - '0')))
+			})
+			d = hexEscRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[2])<<4 | unhex(m[3]))) })
+			d = shortEscapes.Replace(d)
+		}
+		if strings.Contains(d, "&#") {
+			d = htmlRefRe.ReplaceAllStringFunc(d, htmlRef)
+		}
 		if d == s {
 			return s
 		}
@@ -85,10 +91,9 @@ func decodeText(s string) string {
 }
 
 var (
-	textDecoder = strings.NewReplacer("+", " ")
 	percentRe   = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
 	uEscapeRe   = regexp.MustCompile(`\\u[0-9A-Fa-f]{4}`)
-	htmlRefRe   = regexp.MustCompile(`&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});`)
+	htmlRefRe   = regexp.MustCompile(`&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});?`)
 	// RFC 2109 quoted cookies (Werkzeug, Django) and C-style strings.
 	octalRe  = regexp.MustCompile(`\\[0-3][0-7]{2}`)
 	hexEscRe = regexp.MustCompile(`\\x[0-9A-Fa-f]{2}`)
@@ -111,13 +116,14 @@ func unhex(c byte) int {
 }
 
 func htmlRef(m string) string {
+	m = strings.TrimSuffix(m, ";")
 	n := 0
 	if m[2] == 'x' || m[2] == 'X' {
-		for i := 3; i < len(m)-1; i++ {
+		for i := 3; i < len(m); i++ {
 			n = n<<4 | unhex(m[i])
 		}
 	} else {
-		for i := 2; i < len(m)-1; i++ {
+		for i := 2; i < len(m); i++ {
 			n = n*10 + int(m[i]-'0')
 		}
 	}
@@ -169,12 +175,14 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 
 // checkText refuses text holding a card number or a token.
 func checkText(s, where string) *httpError {
-	if card.Contains(s, card.Known) {
-		return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_text",
-			Message: where + " holds a card number that is not the field's whole value; cardproxy only replaces whole values, so the request was refused"}
-	}
-	if hasToken(s) {
-		return errToken(where)
+	for _, t := range textReadings(s) {
+		if card.Contains(t, card.Known) {
+			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_text",
+				Message: where + " holds a card number that is not the field's whole value; cardproxy only replaces whole values, so the request was refused"}
+		}
+		if vault.ContainsToken(t) {
+			return errToken(where)
+		}
 	}
 	return nil
 }
@@ -220,14 +228,16 @@ func hasPreservingRun(s string) bool {
 // decodes) and without XML markup that parsers drop inside a text node
 // (CDATA brackets, comments).
 func textReadings(s string) []string {
-	out := []string{s, decodeText(s)}
-	if strings.IndexByte(s, 0) >= 0 {
-		t := strings.ReplaceAll(s, "\x00", "")
-		out = append(out, t, decodeText(t))
+	d := decodeText(s)
+	out := []string{s}
+	if d != s {
+		out = append(out, d)
 	}
-	if strings.Contains(s, "<!") || strings.Contains(s, "<?") {
-		t := xmlNoise.ReplaceAllString(s, "")
-		out = append(out, t, decodeText(t))
+	if strings.IndexByte(d, 0) >= 0 {
+		out = append(out, strings.ReplaceAll(d, "\x00", ""))
+	}
+	if strings.Contains(d, "<!") || strings.Contains(d, "<?") {
+		out = append(out, xmlNoise.ReplaceAllString(d, ""))
 	}
 	return out
 }
@@ -238,15 +248,20 @@ func checkUnparsed(body []byte) *httpError {
 	s := string(body)
 	refuse := func() *httpError {
 		return &httpError{Status: http.StatusUnsupportedMediaType, Code: "card_data_in_unparsed_body",
-			Message: "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data or a cardproxy token; send card data as JSON or a form"}
+			Message: "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data (a card number, a CVC) or a cardproxy token; send card data as JSON or a form"}
 	}
 	for _, t := range textReadings(s) {
-		if card.Contains(t, card.Known) || hasToken(t) || hasPreservingRun(t) {
+		if card.Contains(t, card.Known) || vault.ContainsToken(t) || hasPreservingRun(t) || cvcInText.MatchString(t) {
 			return refuse()
 		}
 	}
 	return nil
 }
+
+// cvcInText finds a CVC by its name in text cardproxy does not parse
+// (`cvc=739`, `"cvv": "739"`, `<cvc>739</cvc>`): a CVC has no checksum,
+// so its name is all there is to recognise it by.
+var cvcInText = regexp.MustCompile(`(?i)(?:cvc|cvv|cvc2|cvv2|csc|cvn|cvd|security.?code|card.?code|verification.?(?:value|code))["'\s:=>]{0,4}[0-9]{3,4}(?:[^0-9]|$)`)
 
 // checkQuery refuses a query string that carries a card number (apps merge
 // the query into the form: Go's FormValue, PHP's $_REQUEST, Flask's
@@ -301,9 +316,24 @@ func checkPath(p string) *httpError {
 	return nil
 }
 
-// checkHeaders refuses request headers that carry a card number or a token.
+// checkHeaders refuses request headers that carry a card number or a token,
+// or a CVC in a cookie or header named like a CVC field.
 func checkHeaders(h http.Header) *httpError {
+	for _, c := range (&http.Request{Header: h}).Cookies() {
+		if cvcNames[cvcName(c.Name)] && vault.ValidCVC(strings.Trim(c.Value, `" `)) {
+			return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_header",
+				Message: "a cookie named like a CVC field carries a CVC; card data goes in the request body only"}
+		}
+	}
 	for k, vs := range h {
+		if name := strings.TrimPrefix(strings.ToLower(k), "x-"); cvcNames[cvcName(name)] {
+			for _, v := range vs {
+				if vault.ValidCVC(strings.TrimSpace(v)) {
+					return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_header",
+						Message: "a header named like a CVC field carries a CVC; card data goes in the request body only"}
+				}
+			}
+		}
 		for _, v := range append([]string{k}, vs...) {
 			if cardInToken(v) {
 				return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",

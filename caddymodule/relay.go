@@ -94,7 +94,7 @@ func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, vault.ErrExpired) {
 			status, msg = http.StatusServiceUnavailable, "The payment service is temporarily unavailable. Please try again in a moment."
 		}
-		h.logger.Warn("3-D Secure relay refused", zap.String("relay", id), zap.String("result", resultOf(err)), zap.String("tenant", h.tenant))
+		h.logger.Warn("3-D Secure relay refused", zap.String("relay", maskLog(id)), zap.String("result", resultOf(err)), zap.String("tenant", h.tenant))
 		hdr.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		_, werr := w.Write([]byte(msg + "\n"))

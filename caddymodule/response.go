@@ -55,6 +55,10 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 		return d.badGateway(w, reqID, "psp_response_too_large", "the payment provider's answer exceeds max_response; cardproxy cannot scan it for card data, so it is withheld")
 	}
 	body := raw
+	encs := resp.Header.Values("Content-Encoding")
+	if len(encs) > 1 || strings.Contains(strings.Join(encs, ""), ",") {
+		return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider answered with several Content-Encodings, which cardproxy does not decode; the answer is withheld")
+	}
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
@@ -67,8 +71,8 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 	}
 
 	kind := mediaKind(essence(resp.Header.Get("Content-Type")))
-	out, relays := d.scanResponse(r, body, kind, mk, &masked)
-	if mk.left(string(out), kind != kindJSON) {
+	out, relays, unmaskable := d.scanResponse(r, body, kind, mk, &masked)
+	if unmaskable || mk.left(string(out), kind != kindJSON) {
 		return d.badGateway(w, reqID, "psp_response_unmaskable", "the payment provider's answer carries this request's card data in a form cardproxy cannot mask (e.g. UTF-16 text or escaped digits); it is withheld")
 	}
 	if masked > 0 {
@@ -170,14 +174,15 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // number becomes a string, so the JSON stays valid) with 3-D Secure POST
 // redirects relayed; then the whole body — keys, escapes, any other format —
 // gets the text scan.
-func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, mk *masker, masked *int) ([]byte, []string) {
-	var relays []string
+func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, mk *masker, masked *int) (out []byte, relays []string, unmaskable bool) {
 	if kind == kindJSON {
 		if fields, herr := scanBody(kindJSON, nil, body, responseLimits); herr == nil {
 			var edits []bodyrewrite.Edit
 			var skip [][2]int
 			if d.Relay3DS != "" {
-				edits, relays, skip = d.relay3DS(r, fields, mk)
+				if edits, relays, skip, unmaskable = d.relay3DS(r, fields, mk); unmaskable {
+					return nil, nil, true
+				}
 			}
 			for i := range fields {
 				f := &fields[i]
@@ -195,12 +200,12 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, m
 				}
 			}
 			body = bodyrewrite.Apply(body, edits)
-			out, k := card.MaskAll(string(body), mk.pans)
+			s, k := card.MaskAll(string(body), mk.pans)
 			*masked += k
-			return []byte(out), relays
+			return []byte(s), relays, false
 		}
 	}
-	return []byte(mk.text(string(body), masked)), relays
+	return []byte(mk.text(string(body), masked)), relays, false
 }
 
 func inside(f *bodyrewrite.Field, spans [][2]int) bool {
@@ -233,7 +238,7 @@ func (d *Detokenize) isCVCName(f *bodyrewrite.Field) bool {
 // Before it is stored, every value of the redirect is masked like the
 // answer: a PSP that reflected card data into it cannot hand it to the
 // shopper's browser or the app.
-func (d *Detokenize) relay3DS(r *http.Request, fields []bodyrewrite.Field, mk *masker) ([]bodyrewrite.Edit, []string, [][2]int) {
+func (d *Detokenize) relay3DS(r *http.Request, fields []bodyrewrite.Field, mk *masker) (edits []bodyrewrite.Edit, ids []string, skip [][2]int, unmaskable bool) {
 	byName := map[string]*bodyrewrite.Field{}
 	for i := range fields {
 		byName[fields[i].Name()] = &fields[i]
@@ -245,14 +250,19 @@ func (d *Detokenize) relay3DS(r *http.Request, fields []bodyrewrite.Field, mk *m
 		return ""
 	}
 	base := strings.TrimRight(d.Relay3DS, "/") + "/"
-	var edits []bodyrewrite.Edit
-	var ids []string
-	var skip [][2]int
 	masked := 0
 	put := func(obj *bodyrewrite.Field, rel vault.Relay, repl map[string]string) {
 		rel.Action, rel.HTML = mk.text(rel.Action, &masked), mk.text(rel.HTML, &masked)
+		all := rel.Action + "\n" + rel.HTML
 		for k, v := range rel.Fields {
 			rel.Fields[k] = mk.text(v, &masked)
+			all += "\n" + k + "=" + rel.Fields[k]
+		}
+		// The relay page is public: the app can open it as well as the
+		// shopper. What the masking cannot reach withholds the answer.
+		if mk.left(all, true) {
+			unmaskable = true
+			return
 		}
 		id, err := d.store.PutRelay(r.Context(), d.tenant, rel, time.Duration(d.RelayTTL))
 		if err != nil {
@@ -286,5 +296,5 @@ func (d *Detokenize) relay3DS(r *http.Request, fields []bodyrewrite.Field, mk *m
 		val("data.customer_verification.type") == "form" && val("data.customer_verification.html") != "" {
 		put(obj, vault.Relay{HTML: val("data.customer_verification.html")}, map[string]string{"type": "redirect"})
 	}
-	return edits, ids, skip
+	return edits, ids, skip, unmaskable
 }

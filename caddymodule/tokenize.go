@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -249,14 +250,25 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 			return nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "Content-Encoding is gzip but the body is not valid gzip"}
 		}
 	}
+	if len(r.Trailer) > 0 {
+		// Go's r.Trailer, Node's req.trailers: headers after the body,
+		// which reverse_proxy forwards.
+		return nil, &httpError{Status: http.StatusBadRequest, Code: "trailers_not_allowed",
+			Message: "card requests cannot carry HTTP trailers; send every header before the body"}
+	}
 	if kind == kindNone || kind == kindOther {
-		// Not a format cardproxy parses: it goes on untouched only if it
-		// provably carries no card data.
-		if herr := checkUnparsed(body); herr != nil {
+		if json.Valid(body) {
+			// JSON without a JSON type (fetch() sends text/plain): PHP's
+			// json_decode(php://input), Werkzeug's get_json(force=True)
+			// and friends read it anyway, so cardproxy does too.
+			kind = kindJSON
+		} else if herr := checkUnparsed(body); herr != nil {
 			return nil, herr
+		} else {
+			// Not a format cardproxy parses and provably no card data.
+			setBody(r, raw)
+			return &result{}, nil
 		}
-		setBody(r, raw)
-		return &result{}, nil
 	}
 	fields, herr := scanBody(kind, params, body, t.limits)
 	if herr != nil {

@@ -50,11 +50,12 @@ func DigitValue(r rune) (byte, bool) {
 }
 
 // IsSeparator reports whether r may stand between two digits of a card
-// number: ASCII space, tab, '+', '-', any Unicode space, a dash (Unicode
-// Pd, the minus sign U+2212), the soft hyphen or a zero-width space/joiner.
+// number: ASCII space, tab, '+', '-', '.', '/', any Unicode space, a dash
+// (Unicode Pd, the minus sign U+2212), the soft hyphen or a zero-width
+// space/joiner.
 func IsSeparator(r rune) bool {
 	switch r {
-	case ' ', '\t', '+', '-':
+	case ' ', '\t', '+', '-', '.', '/':
 		return true
 	}
 	return isUnicodeSep(r)
@@ -191,7 +192,8 @@ var htmlNames = map[string]rune{
 }
 
 // htmlRune decodes an HTML character reference at text[i] ('&'): &#N; and
-// &#xH; (any number of leading zeros; ';' required) or a named separator.
+// &#xH; (any number of leading zeros; the ';' may be missing, as browsers
+// allow) or a named separator.
 func htmlRune(text string, i int) (rune, int, bool) {
 	j := i + 1
 	if j >= len(text) {
@@ -235,10 +237,15 @@ func htmlRune(text string, i int) (rune, int, bool) {
 			}
 		}
 	}
-	if j == start || j >= len(text) || text[j] != ';' || v > unicode.MaxRune {
+	if j == start || v > unicode.MaxRune {
 		return 0, 0, false
 	}
-	return v, j + 1, true
+	if j < len(text) && text[j] == ';' {
+		j++
+	}
+	// Without ';' too: browsers, Go's html.UnescapeString and Python's
+	// html.unescape all read "&#52&#49" as "41".
+	return v, j, true
 }
 
 // startsToken marks the bytes a digit can start with: ASCII digits, the
@@ -262,7 +269,7 @@ func token(text string, i int, decode bool) (kind int, val byte, end int) {
 	switch {
 	case c >= '0' && c <= '9':
 		return tokDigit, c - '0', i + 1
-	case c == ' ' || c == '+' || c == '-' || c == '\t':
+	case c == ' ' || c == '+' || c == '-' || c == '\t' || c == '.' || c == '/':
 		return tokSep, 0, i + 1
 	case c >= 0x80:
 		r, size := utf8.DecodeRuneInString(text[i:])

@@ -1,7 +1,11 @@
 package card
 
-// The scan over runs of digits: a run is digits with at most one separator
-// between two of them; each run is searched window by window.
+// The scan over runs of digits: a run is digits with at most maxSeps
+// separators between two of them; each run is searched window by window.
+
+// maxSeps is how many separators may stand between two digits of a card
+// number as people type it: "4111 - 1111 - 1111 - 1111" has three.
+const maxSeps = 3
 
 // runBuf is how many digits a run buffers before searching the starts that
 // have a full MaxLen lookahead. One string per buffer is handed to the
@@ -105,11 +109,11 @@ func scan(text string, decode bool, match Matcher, yield func(Hit) bool) (escape
 				break
 			}
 			kind, v, end = tok(i)
-			if kind == tokSep && end < len(text) {
+			start = i
+			// Up to maxSeps separators between two digits ("4111 - 1111").
+			for seps := 0; kind == tokSep && seps < maxSeps && end < len(text); seps++ {
 				start = end
 				kind, v, end = tok(start)
-			} else {
-				start = i
 			}
 			if kind != tokDigit {
 				break

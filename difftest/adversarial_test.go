@@ -80,8 +80,23 @@ func advCases(victimPAN string) []advCase {
 		{c: Case{Name: "cookie-fpt", Method: "GET", Header: [][2]string{{"Cookie", "card=" + advFPT}}}, tokens: []string{advFPT}},
 		// 12. 3-D Secure exemption: free text with a PAN in a generic 3DS name.
 		{c: Case{Name: "3ds-payload-free-text", Method: "POST", Header: form, Body: []byte("MD=abc&payload=card+" + advPAN), PAN: advPAN}},
+		// Second round: a CVC without a PAN (a stored-card checkout) in a
+		// body read as text — fetch() sends text/plain, PHP, Werkzeug and
+		// Django decode JSON whatever the type — or behind a media type PHP
+		// cuts at ',' or ' ', or in a cookie.
+		{c: Case{Name: "textplain-json-cvc-only", Method: "POST", Header: [][2]string{{"Content-Type", "text/plain;charset=UTF-8"}}, Body: cvcOnly, CVC: advCVC}, cvcNamed: true},
+		{c: Case{Name: "no-ct-json-cvc-only", Method: "POST", Body: cvcOnly, CVC: advCVC}, cvcNamed: true},
+		{c: Case{Name: "form-comma-ct-cvc-only", Method: "POST", Header: [][2]string{{"Content-Type", "application/x-www-form-urlencoded,x"}},
+			Body: []byte("card_token=stored-card-1&cvc=" + advCVC), CVC: advCVC}, cvcNamed: true},
+		{c: Case{Name: "form-space-ct-cvc-only", Method: "POST", Header: [][2]string{{"Content-Type", "application/x-www-form-urlencoded x"}},
+			Body: []byte("card_token=stored-card-1&cvc=" + advCVC), CVC: advCVC}, cvcNamed: true},
+		{c: Case{Name: "multipart-comma-ct-cvc-only", Method: "POST", Header: [][2]string{{"Content-Type", "multipart/form-data,boundary=" + boundary}},
+			Body: []byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"cvc\"\r\n\r\n" + advCVC + "\r\n--" + boundary + "--\r\n"), CVC: advCVC}, cvcNamed: true},
+		{c: Case{Name: "cookie-cvc", Method: "GET", Header: [][2]string{{"Cookie", "cvc=" + advCVC}}, CVC: advCVC}, cvcNamed: true},
 	}
 }
+
+var cvcOnly = []byte(`{"card_token":"stored-card-1","cvc":"` + advCVC + `","amount":"10.00"}`)
 
 var cvcLike = map[string]bool{"cvc": true, "card_security_code": true, "security_code": true}
 
