@@ -62,26 +62,7 @@ func is3DSReturn(fields []bodyrewrite.Field) bool {
 // to three times (double encoding).
 func decodeText(s string) string {
 	for range 3 {
-		d := s
-		if strings.IndexByte(d, '+') >= 0 {
-			d = strings.ReplaceAll(d, "+", " ")
-		}
-		if strings.IndexByte(d, '%') >= 0 {
-			d = percentRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[1])<<4 | unhex(m[2]))) })
-		}
-		if strings.IndexByte(d, '\\') >= 0 {
-			d = uEscapeRe.ReplaceAllStringFunc(d, func(m string) string {
-				return string(rune(unhex(m[2])<<12 | unhex(m[3])<<8 | unhex(m[4])<<4 | unhex(m[5])))
-			})
-			d = octalRe.ReplaceAllStringFunc(d, func(m string) string {
-				return string(rune((m[1]-'0')<<6 | (m[2]-'0')<<3 | (m[3] - '0')))
-			})
-			d = hexEscRe.ReplaceAllStringFunc(d, func(m string) string { return string(rune(unhex(m[2])<<4 | unhex(m[3]))) })
-			d = shortEscapes.Replace(d)
-		}
-		if strings.Contains(d, "&#") {
-			d = htmlRefRe.ReplaceAllStringFunc(d, htmlRef)
-		}
+		d := decodeOnce(s)
 		if d == s {
 			return s
 		}
@@ -90,18 +71,67 @@ func decodeText(s string) string {
 	return s
 }
 
-var (
-	percentRe   = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
-	uEscapeRe   = regexp.MustCompile(`\\u[0-9A-Fa-f]{4}`)
-	htmlRefRe   = regexp.MustCompile(`&#(?:[0-9]{1,7}|[xX][0-9A-Fa-f]{1,6});?`)
-	// RFC 2109 quoted cookies (Werkzeug, Django) and C-style strings.
-	octalRe  = regexp.MustCompile(`\\[0-3][0-7]{2}`)
-	hexEscRe = regexp.MustCompile(`\\x[0-9A-Fa-f]{2}`)
-	// JSON's short escapes: a text body an app decodes as JSON anyway.
-	shortEscapes = strings.NewReplacer(`\t`, "\t", `\n`, "\n", `\r`, "\r", `\f`, "\f", `\b`, "\b", `\/`, "/", `\"`, `"`, `\\`, `\`)
-	// XML markup a parser removes from inside one text node.
-	xmlNoise = regexp.MustCompile(`<!\[CDATA\[|\]\]>|<!--(?:[^-]|-[^-])*-->|<\?[^>]*\?>`)
-)
+// decodeOnce undoes one layer of escapes in a single pass: '+', %XX,
+// \uXXXX, \xHH, \ooo, JSON's short escapes, &#N; and &#xH; (';' optional).
+func decodeOnce(s string) string {
+	if strings.IndexAny(s, "+%\\&") < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '+':
+			b.WriteByte(' ')
+			i++
+			continue
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteRune(rune(unhex(s[i+1])<<4 | unhex(s[i+2])))
+			i += 3
+			continue
+		case c == '\\' && i+1 < len(s):
+			if r, n := backslash(s[i:]); n > 0 {
+				b.WriteRune(r)
+				i += n
+				continue
+			}
+		case c == '&' && i+2 < len(s) && s[i+1] == '#':
+			if r, n := htmlRef(s[i:]); n > 0 {
+				b.WriteRune(r)
+				i += n
+				continue
+			}
+		}
+		b.WriteByte(c)
+		i++
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// backslash decodes \uXXXX, \xHH, \ooo (octal, as in RFC 2109 quoted
+// cookies) and JSON's short escapes at the start of s.
+func backslash(s string) (rune, int) {
+	switch c := s[1]; {
+	case c == 'u' && len(s) >= 6 && isHex(s[2]) && isHex(s[3]) && isHex(s[4]) && isHex(s[5]):
+		return rune(unhex(s[2])<<12 | unhex(s[3])<<8 | unhex(s[4])<<4 | unhex(s[5])), 6
+	case c == 'x' && len(s) >= 4 && isHex(s[2]) && isHex(s[3]):
+		return rune(unhex(s[2])<<4 | unhex(s[3])), 4
+	case c >= '0' && c <= '3' && len(s) >= 4 && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7':
+		return rune(int(c-'0')<<6 | int(s[2]-'0')<<3 | int(s[3]-'0')), 4
+	}
+	if r, ok := shortEscape[s[1]]; ok {
+		return r, 2
+	}
+	return 0, 0
+}
+
+var shortEscape = map[byte]rune{'t': '\t', 'n': '\n', 'r': '\r', 'f': '\f', 'b': '\b', '/': '/', '"': '"', '\\': '\\'}
+
+// xmlNoise is XML markup a parser removes from inside one text node.
+var xmlNoise = regexp.MustCompile(`<!\[CDATA\[|\]\]>|<!--(?:[^-]|-[^-])*-->|<\?[^>]*\?>`)
 
 func unhex(c byte) int {
 	switch {
@@ -115,22 +145,30 @@ func unhex(c byte) int {
 	return 0
 }
 
-func htmlRef(m string) string {
-	m = strings.TrimSuffix(m, ";")
-	n := 0
-	if m[2] == 'x' || m[2] == 'X' {
-		for i := 3; i < len(m); i++ {
-			n = n<<4 | unhex(m[i])
-		}
-	} else {
-		for i := 2; i < len(m); i++ {
-			n = n*10 + int(m[i]-'0')
-		}
+// htmlRef decodes &#N; or &#xH; (the ';' optional, as browsers allow) at
+// the start of s.
+func htmlRef(s string) (rune, int) {
+	i, n := 2, 0
+	hex := i < len(s) && (s[i] == 'x' || s[i] == 'X')
+	if hex {
+		i++
 	}
-	if n > 0x10FFFF {
-		return m
+	start := i
+	for i < len(s) && i-start < 8 && (hex && isHex(s[i]) || !hex && isDigit(s[i])) {
+		if hex {
+			n = n<<4 | unhex(s[i])
+		} else {
+			n = n*10 + int(s[i]-'0')
+		}
+		i++
 	}
-	return string(rune(n))
+	if i == start || n > 0x10FFFF || (i < len(s) && (hex && isHex(s[i]) || !hex && isDigit(s[i]))) {
+		return 0, 0
+	}
+	if i < len(s) && s[i] == ';' {
+		i++
+	}
+	return rune(n), i
 }
 
 // hasToken reports whether s, decoded, holds an opaque cardproxy token.
@@ -206,19 +244,42 @@ func checkName(f *bodyrewrite.Field) *httpError {
 	return nil
 }
 
-// preservingRun finds digit runs (single spaces or dashes allowed) shaped
-// like format-preserving tokens: 12–19 digits, leading 0.
-var preservingRun = regexp.MustCompile(`(?:^|[^0-9])(0[0-9](?:[ -]?[0-9]){10,17})(?:[^0-9]|$)`)
-
-// hasPreservingRun reports a Luhn-invalid run with a leading 0 (the shape of
-// a format-preserving token) anywhere in s, decoded.
+// hasPreservingRun reports a run of 12–19 digits (single spaces or dashes
+// between them allowed) with a leading 0 that fails Luhn — the shape of a
+// format-preserving token — anywhere in s, as sent or decoded.
 func hasPreservingRun(s string) bool {
-	for _, t := range []string{s, decodeText(s)} {
-		for _, m := range preservingRun.FindAllStringSubmatch(t, -1) {
-			if d, ok := card.Normalize(m[1]); ok && vault.IsPreservingToken(d) {
-				return true
+	if preservingIn(s) {
+		return true
+	}
+	d := decodeText(s)
+	return d != s && preservingIn(d)
+}
+
+func preservingIn(s string) bool {
+	var run [card.MaxLen + 1]byte
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
+			i++
+			continue
+		}
+		n, j := 0, i
+		for j < len(s) {
+			if isDigit(s[j]) {
+				if n <= card.MaxLen {
+					run[n] = s[j]
+				}
+				n++
+				j++
+			} else if (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]) {
+				j++
+			} else {
+				break
 			}
 		}
+		if n >= card.MinLen && n <= card.MaxLen && vault.IsPreservingToken(string(run[:n])) {
+			return true
+		}
+		i = j
 	}
 	return false
 }
@@ -251,7 +312,7 @@ func checkUnparsed(body []byte) *httpError {
 			Message: "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data (a card number, a CVC) or a cardproxy token; send card data as JSON or a form"}
 	}
 	for _, t := range textReadings(s) {
-		if card.Contains(t, card.Known) || vault.ContainsToken(t) || hasPreservingRun(t) || cvcInText.MatchString(t) {
+		if card.Contains(t, card.Known) || vault.ContainsToken(t) || preservingIn(t) || cvcInText(t) {
 			return refuse()
 		}
 	}
@@ -260,8 +321,44 @@ func checkUnparsed(body []byte) *httpError {
 
 // cvcInText finds a CVC by its name in text cardproxy does not parse
 // (`cvc=739`, `"cvv": "739"`, `<cvc>739</cvc>`): a CVC has no checksum,
-// so its name is all there is to recognise it by.
-var cvcInText = regexp.MustCompile(`(?i)(?:cvc|cvv|cvc2|cvv2|csc|cvn|cvd|security.?code|card.?code|verification.?(?:value|code))["'\s:=>]{0,4}[0-9]{3,4}(?:[^0-9]|$)`)
+// so its name is all there is to recognise it by. Linear: one lower-cased
+// copy, then strings.Index per name stem.
+func cvcInText(s string) bool {
+	low := strings.ToLower(s)
+	for _, stem := range []string{"cv", "csc", "security", "card_code", "cardcode", "card code", "card-code", "verification"} {
+		for i := 0; ; {
+			k := strings.Index(low[i:], stem)
+			if k < 0 {
+				break
+			}
+			at := i + k
+			i = at + len(stem)
+			if (at == 0 || !isLetter(low[at-1])) && cvcAfterName(low[i:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cvcAfterName: the rest of a name (up to 12 letters, '_', '-', ' ',
+// the 2 of cvc2), up to 4 characters of punctuation (quotes, ':', '=',
+// '>'), then 3 or 4 digits that end there.
+func cvcAfterName(s string) bool {
+	i := 0
+	for i < len(s) && i < 12 && (s[i] >= 'a' && s[i] <= 'z' || s[i] == '_' || s[i] == '-' || s[i] == ' ' ||
+		(s[i] == '2' && (i+1 == len(s) || !isDigit(s[i+1])))) { // cvc2, cvv2
+		i++
+	}
+	for p := 0; i < len(s) && p < 4 && strings.IndexByte("\"' \t:=>", s[i]) >= 0; p++ {
+		i++
+	}
+	d := 0
+	for i+d < len(s) && isDigit(s[i+d]) {
+		d++
+	}
+	return d == 3 || d == 4
+}
 
 // checkQuery refuses a query string that carries a card number (apps merge
 // the query into the form: Go's FormValue, PHP's $_REQUEST, Flask's

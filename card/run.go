@@ -19,6 +19,34 @@ type runScanner struct {
 	n     int
 	pos   [runBuf][2]int
 	val   [runBuf]byte
+	// prefix sums for sums/luhn, by position parity
+	plain, doubled [runBuf + 1][2]int
+}
+
+// sums fills the prefix sums that make each window's Luhn check O(1):
+// plain[p] and doubled[p] add up digits before p of each position parity,
+// as is and doubled (the Luhn way: 2d, minus 9 above 9).
+func (r *runScanner) sums() {
+	for p := 0; p < r.n; p++ {
+		d := int(r.val[p] - '0')
+		dd := 2 * d
+		if dd > 9 {
+			dd -= 9
+		}
+		r.plain[p+1], r.doubled[p+1] = r.plain[p], r.doubled[p]
+		r.plain[p+1][p&1] += d
+		r.doubled[p+1][p&1] += dd
+	}
+}
+
+// luhn checks the window of n digits at s: its last digit is not doubled,
+// so positions of the last digit's parity count plain, the others doubled.
+// Every Matcher cardproxy uses accepts only Luhn-valid numbers, so Find
+// offers only those.
+func (r *runScanner) luhn(s, n int) bool {
+	last := (s + n - 1) & 1
+	sum := r.plain[s+n][last] - r.plain[s][last] + r.doubled[s+n][last^1] - r.doubled[s][last^1]
+	return sum%10 == 0
 }
 
 // add appends a digit; false if yield asked to stop.
@@ -44,11 +72,12 @@ func (r *runScanner) flush(final bool) bool {
 		return true
 	}
 	str := string(r.val[:r.n])
+	r.sums()
 	s := 0
 	for s+MinLen <= r.n && (final || s+MaxLen <= r.n) {
 		hit := 0
 		for n := min(MaxLen, r.n-s); n >= MinLen; n-- {
-			if r.match(str[s : s+n]) {
+			if r.luhn(s, n) && r.match(str[s:s+n]) {
 				hit = n
 				break
 			}

@@ -20,6 +20,7 @@ type Hit struct {
 }
 
 // Matcher decides whether a run of 12–19 ASCII digits counts as a card.
+// Find offers it Luhn-valid runs only (every card number passes Luhn).
 type Matcher func(digits string) bool
 
 // Known matches Luhn-valid numbers with a known IIN and length (Detect's rule).
