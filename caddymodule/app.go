@@ -64,9 +64,28 @@ type App struct {
 	// listens on TCP (or a group/world-accessible socket). Anything that
 	// can reach it can redirect card data: never set it in production.
 	InsecureAdminAPIOnTCP bool `json:"insecure_admin_api_on_tcp,omitempty"`
+	// PreservingTokens says whether format-preserving tokens are in use:
+	// the egress detokenizes them, the ingress refuses values shaped like
+	// them (12–19 digits, leading 0, Luhn-invalid — the shape of many
+	// international phone numbers and barcodes). Default: on when a
+	// card_tokenize of this config issues them (format preserve_last4);
+	// set it on an egress-only instance whose tokens come from elsewhere.
+	PreservingTokens *bool `json:"preserving_tokens,omitempty"`
 
 	store  *vault.Store
 	logger *zap.Logger
+	// issuesPreserving: a card_tokenize of this config issues
+	// format-preserving tokens (set while handlers are provisioned, before
+	// any request is served; read-only after).
+	issuesPreserving bool
+}
+
+// preservingTokens reports whether format-preserving tokens are in use.
+func (a *App) preservingTokens() bool {
+	if a.PreservingTokens != nil {
+		return *a.PreservingTokens
+	}
+	return a.issuesPreserving
 }
 
 // CaddyModule returns the Caddy module information.

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -125,6 +126,16 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			a.InsecureAdminAPIOnTCP = true
+		case "preserving_tokens":
+			var v string
+			if !d.Args(&v) || d.NextArg() {
+				return d.ArgErr()
+			}
+			on, err := strconv.ParseBool(strings.NewReplacer("on", "true", "off", "false").Replace(v))
+			if err != nil {
+				return d.Errf("preserving_tokens must be on or off, not %q", v)
+			}
+			a.PreservingTokens = &on
 		case "token_ttl", "cvc_ttl":
 			key := d.Val()
 			var val string

@@ -82,6 +82,7 @@ type Detokenize struct {
 	Relay3DS string         `json:"relay_3ds,omitempty"`
 	RelayTTL caddy.Duration `json:"relay_ttl,omitempty"`
 
+	app      *App
 	store    *vault.Store
 	tenant   string
 	upstream *url.URL
@@ -112,6 +113,7 @@ func (d *Detokenize) Provision(ctx caddy.Context) error {
 
 func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
 	d.logger = logger
+	d.app = app
 	d.store = app.Store()
 	d.tenant = app.tenant(d.Tenant)
 	if d.MaxBody == 0 {

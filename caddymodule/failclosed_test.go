@@ -17,7 +17,9 @@ import (
 // its card data tokenized or is refused: the app never gets a PAN, the
 // request's CVC or a token cardproxy did not just issue.
 func TestIngressFailsClosed(t *testing.T) {
-	hs := newHarness(t, nil)
+	// A legacy field with format-preserving tokens: their shape is refused
+	// everywhere else.
+	hs := newHarness(t, func(h *Tokenize) { h.FieldFormats = map[string]string{"legacy_pan": "preserve_last4"} })
 	victim, err := hs.store.Tokenize(context.Background(), hs.tn, vault.FormatOpaque, []vault.Card{{PAN: "5555555555554444"}})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +223,7 @@ func TestCVCInText(t *testing.T) {
 		"x 0123456789011111 y": true, "0123-4567-8901-1111": true, "10123456789011111": false,
 		"a=0400000000001234;": true, "0400 000": false, "0123456789080": false, // passes Luhn: no token
 	} {
-		if got := hasPreservingRun(s); got != want {
+		if got := hasPreservingRun(s, false); got != want {
 			t.Errorf("hasPreservingRun(%q) = %v, want %v", s, got, want)
 		}
 	}

@@ -200,7 +200,17 @@ func cardInToken(s string) bool {
 func cardGlued(s string) bool {
 	found := false
 	card.Find(s, card.Known, func(h card.Hit) bool {
-		if (h.Start > 0 && isLetter(s[h.Start-1])) || (h.End < len(s) && isLetter(s[h.End])) {
+		// The whole digit run around the hit (digits and single
+		// separators): glued to a letter on either side, it is part of an
+		// identifier.
+		start, end := h.Start, h.End
+		for start > 0 && (isDigit(s[start-1]) || start > 1 && isSepByte(s[start-1]) && isDigit(s[start-2])) {
+			start--
+		}
+		for end < len(s) && (isDigit(s[end]) || end+1 < len(s) && isSepByte(s[end]) && isDigit(s[end+1])) {
+			end++
+		}
+		if (start > 0 && isLetter(s[start-1])) || (end < len(s) && isLetter(s[end])) {
 			return true
 		}
 		found = true
@@ -208,6 +218,8 @@ func cardGlued(s string) bool {
 	})
 	return found
 }
+
+func isSepByte(c byte) bool { return c == ' ' || c == '-' || c == '+' || c == '\t' }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
@@ -227,7 +239,7 @@ func checkText(s, where string) *httpError {
 
 // checkName refuses a field whose name (JSON key, form or part name)
 // carries card data: a name cannot be tokenized.
-func checkName(f *bodyrewrite.Field) *httpError {
+func checkName(f *bodyrewrite.Field, pres bool) *httpError {
 	var name string
 	switch {
 	case len(f.Path) == 0:
@@ -237,7 +249,7 @@ func checkName(f *bodyrewrite.Field) *httpError {
 	default:
 		name = strings.Join(f.Path, "[")
 	}
-	if card.Contains(name, card.Known) || hasToken(name) || isPreservingToken(name) {
+	if card.Contains(name, card.Known) || hasToken(name) || (pres && isPreservingToken(name)) {
 		return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_field_name",
 			Message: "a field name carries a card number or a cardproxy token; names cannot be tokenized, so the request was refused"}
 	}
@@ -247,15 +259,17 @@ func checkName(f *bodyrewrite.Field) *httpError {
 // hasPreservingRun reports a run of 12–19 digits (single spaces or dashes
 // between them allowed) with a leading 0 that fails Luhn — the shape of a
 // format-preserving token — anywhere in s, as sent or decoded.
-func hasPreservingRun(s string) bool {
-	if preservingIn(s) {
+// In headers and the query (glued), a run glued to a letter is part of an
+// identifier (hex ids) and does not count.
+func hasPreservingRun(s string, glued bool) bool {
+	if preservingIn(s, glued) {
 		return true
 	}
 	d := decodeText(s)
-	return d != s && preservingIn(d)
+	return d != s && preservingIn(d, glued)
 }
 
-func preservingIn(s string) bool {
+func preservingIn(s string, glued bool) bool {
 	var run [card.MaxLen + 1]byte
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
@@ -276,7 +290,8 @@ func preservingIn(s string) bool {
 				break
 			}
 		}
-		if n >= card.MinLen && n <= card.MaxLen && vault.IsPreservingToken(string(run[:n])) {
+		if n >= card.MinLen && n <= card.MaxLen && vault.IsPreservingToken(string(run[:n])) &&
+			!(glued && ((i > 0 && isLetter(s[i-1])) || (j < len(s) && isLetter(s[j])))) {
 			return true
 		}
 		i = j
@@ -305,14 +320,14 @@ func textReadings(s string) []string {
 
 // checkUnparsed refuses a body cardproxy does not parse (text/plain, XML,
 // octet-stream, no Content-Type, …) when it carries card data in any form.
-func checkUnparsed(body []byte) *httpError {
+func checkUnparsed(body []byte, pres bool) *httpError {
 	s := string(body)
 	refuse := func() *httpError {
 		return &httpError{Status: http.StatusUnsupportedMediaType, Code: "card_data_in_unparsed_body",
 			Message: "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data (a card number, a CVC) or a cardproxy token; send card data as JSON or a form"}
 	}
 	for _, t := range textReadings(s) {
-		if card.Contains(t, card.Known) || vault.ContainsToken(t) || preservingIn(t) || cvcInText(t) {
+		if card.Contains(t, card.Known) || vault.ContainsToken(t) || (pres && preservingIn(t, false)) || cvcInText(t) {
 			return refuse()
 		}
 	}
@@ -370,7 +385,7 @@ func (t *Tokenize) checkQuery(q string) *httpError {
 	}
 	for _, pair := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
 		name, val, _ := strings.Cut(pair, "=")
-		if hasToken(pair) || hasPreservingRun(pair) {
+		if hasToken(pair) || (t.app.preservingTokens() && hasPreservingRun(pair, true)) {
 			return errToken("the query string")
 		}
 		dn := decodeText(name)
@@ -415,7 +430,7 @@ func checkPath(p string) *httpError {
 
 // checkHeaders refuses request headers that carry a card number or a token,
 // or a CVC in a cookie or header named like a CVC field.
-func checkHeaders(h http.Header) *httpError {
+func checkHeaders(h http.Header, pres bool) *httpError {
 	for _, c := range (&http.Request{Header: h}).Cookies() {
 		if cvcNames[cvcName(c.Name)] && vault.ValidCVC(strings.Trim(c.Value, `" `)) {
 			return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_header",
@@ -436,7 +451,7 @@ func checkHeaders(h http.Header) *httpError {
 				return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
 					Message: "a request header carries a card number; card data goes in the request body only"}
 			}
-			if hasToken(v) || hasPreservingRun(v) {
+			if hasToken(v) || (pres && hasPreservingRun(v, true)) {
 				return errToken("a request header")
 			}
 		}

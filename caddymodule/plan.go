@@ -63,9 +63,10 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 	panIdx := map[string]*panGroup{}
 	cvcIdx := map[string]*cvcGroup{}
 	threeDS := is3DSReturn(fields)
+	pres := t.app.preservingTokens()
 	for i := range fields {
 		f := &fields[i]
-		if herr := checkName(f); herr != nil {
+		if herr := checkName(f, pres); herr != nil {
 			return nil, herr
 		}
 		if f.Kind == bodyrewrite.Object {
@@ -77,13 +78,13 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 			if herr := checkText(f.Value, "file upload "+safeName(f)); herr != nil {
 				return nil, herr
 			}
-			if hasPreservingRun(f.Value) {
+			if pres && hasPreservingRun(f.Value, false) {
 				return nil, errToken("file upload " + safeName(f))
 			}
 			continue
 		}
 		v := strings.TrimSpace(f.Value)
-		if f.Kind != bodyrewrite.Other && (hasToken(v) || isPreservingToken(v)) {
+		if f.Kind != bodyrewrite.Other && (hasToken(v) || (pres && isPreservingToken(v))) {
 			return nil, errToken(fmt.Sprintf("field %q", safeName(f)))
 		}
 		role := t.roleOf(*f)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardproxy/cardproxy/vault"
 )
 
 // A shopper who knows only someone's card number cannot borrow what the card
@@ -88,5 +90,44 @@ http://`+listen+` {
 		if strings.HasPrefix(strings.ToLower(k), "cardproxy-") {
 			t.Errorf("client-sent %s reached the app", k)
 		}
+	}
+}
+
+// Format-preserving tokens are detokenized only where they are in use (an
+// ingress of the config issues them, or preserving_tokens is set); elsewhere
+// their shape — that of many phone numbers and barcodes — is plain data, on
+// both legs.
+func TestPreservingTokensOnlyWhereInUse(t *testing.T) {
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	toks, err := e.store.Tokenize(t.Context(), e.tn, vault.FormatPreserveLast4, []vault.Card{{PAN: "4111111111111111"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"gateway_info":{"card_number":"` + toks[0].Token + `"}}`
+	send := func() string {
+		r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if w := e.do(t, r); w.Code != 200 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		got := cap.got()
+		return string(got[len(got)-1].Body)
+	}
+	if got := send(); got != body {
+		t.Fatalf("a preserving-shaped value was detokenized with preserving tokens off: %s", got)
+	}
+	on := true
+	e.h.app.PreservingTokens = &on
+	if got := send(); !strings.Contains(got, "4111111111111111") {
+		t.Fatalf("preserving_tokens on: not detokenized: %s", got)
+	}
+
+	hs := newHarness(t, nil) // opaque tokens only
+	r := httptest.NewRequest(http.MethodPost, "/checkout", strings.NewReader(`{"phone":"0031612345678","ean":"0012345678905"}`))
+	r.Header.Set("Content-Type", "application/json")
+	if w, app := hs.do(t, r); w.Code != 200 || app.called != 1 {
+		t.Fatalf("phone and barcode refused without preserving tokens: %d %s", w.Code, w.Body)
 	}
 }

@@ -87,7 +87,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			}
 			cvcs[v] = append(cvcs[v], f)
 			continue
-		case vault.IsPANToken(v) || (role == rolePAN && vault.IsPreservingToken(v)):
+		case vault.IsPANToken(v) || (role == rolePAN && d.app.preservingTokens() && vault.IsPreservingToken(v)):
 			// Every card token is looked up (and so validated), also one
 			// that only names the card whose expiry or holder to fill in.
 			if role != rolePAN && !fillable(role) {

@@ -76,6 +76,7 @@ type Tokenize struct {
 	Metadata  string `json:"metadata,omitempty"`
 	ExposeBIN bool   `json:"expose_bin,omitempty"`
 
+	app     *App
 	store   *vault.Store
 	tenant  string
 	format  vault.Format
@@ -110,6 +111,7 @@ func (t *Tokenize) Provision(ctx caddy.Context) error {
 func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
 	var err error
 	t.logger = logger
+	t.app = app
 	t.store = app.Store()
 	t.tenant = app.tenant(t.Tenant)
 	if t.format, err = vault.ParseFormat(t.Format); err != nil {
@@ -122,6 +124,9 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 			return fmt.Errorf("card_tokenize: field %q: %w", field, err)
 		}
 		t.formats = append(t.formats, fieldFormat{bodyrewrite.ParsePattern(field), f})
+	}
+	if t.format == vault.FormatPreserveLast4 || len(t.formats) > 0 {
+		app.issuesPreserving = true
 	}
 	t.auto = t.AutoDetect == nil || *t.AutoDetect
 	if t.MaxBody == 0 {
@@ -223,7 +228,7 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 	if herr := t.checkQuery(r.URL.RawQuery); herr != nil {
 		return nil, herr
 	}
-	if herr := checkHeaders(r.Header); herr != nil {
+	if herr := checkHeaders(r.Header, t.app.preservingTokens()); herr != nil {
 		return nil, herr
 	}
 	if r.Body == nil || r.Body == http.NoBody {
@@ -262,7 +267,7 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 			// json_decode(php://input), Werkzeug's get_json(force=True)
 			// and friends read it anyway, so cardproxy does too.
 			kind = kindJSON
-		} else if herr := checkUnparsed(body); herr != nil {
+		} else if herr := checkUnparsed(body, t.app.preservingTokens()); herr != nil {
 			return nil, herr
 		} else {
 			// Not a format cardproxy parses and provably no card data.

@@ -50,12 +50,13 @@ func DigitValue(r rune) (byte, bool) {
 }
 
 // IsSeparator reports whether r may stand between two digits of a card
-// number: ASCII space, tab, '+', '-', '.', '/', any Unicode space, a dash
-// (Unicode Pd, the minus sign U+2212), the soft hyphen or a zero-width
-// space/joiner.
+// number: ASCII space, tab, '+', '-', any Unicode space, a dash (Unicode
+// Pd, the minus sign U+2212), the soft hyphen or a zero-width space/joiner.
+// Not '.' or '/': they join decimals, versions, dates and analytics ids
+// ("GA1.1.1234567890.1700000000") into runs that pass Luhn by chance.
 func IsSeparator(r rune) bool {
 	switch r {
-	case ' ', '\t', '+', '-', '.', '/':
+	case ' ', '\t', '+', '-':
 		return true
 	}
 	return isUnicodeSep(r)
@@ -269,7 +270,7 @@ func token(text string, i int, decode bool) (kind int, val byte, end int) {
 	switch {
 	case c >= '0' && c <= '9':
 		return tokDigit, c - '0', i + 1
-	case c == ' ' || c == '+' || c == '-' || c == '\t' || c == '.' || c == '/':
+	case c == ' ' || c == '+' || c == '-' || c == '\t':
 		return tokSep, 0, i + 1
 	case c >= 0x80:
 		r, size := utf8.DecodeRuneInString(text[i:])

@@ -45,6 +45,9 @@ func startCardproxy(t *testing.T, upstream string) string {
 		expiry card_expiry
 		holder card_holder
 		auto_detect on
+		# format-preserving tokens in use (one legacy field), so their
+		# shape is refused everywhere else: the strictest setting
+		format preserve_last4 legacy_pan
 	}
 	reverse_proxy %s
 }
