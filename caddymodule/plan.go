@@ -183,20 +183,22 @@ func panValue(f *bodyrewrite.Field, v string) (string, bool) {
 	return card.Normalize(v)
 }
 
-// detectValue is auto-detect: a whole value that is a card number — for a
+// detectValue is auto-detect: a whole value that is a card number (see
+// card.Likely: not 12–13 digits, which are mostly barcodes and phone
+// numbers; fields named as card numbers take those too) — for a
 // JSON number, exactly or as the double every JavaScript, PHP and Python
 // app (and Go's map[string]any) reads it as: 4111111111111110.9 is
 // 4111111111111111 there.
 func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
 	if f.Kind == bodyrewrite.Number {
-		if d, ok := card.FromJSONNumber(v); ok && card.Known(d) {
+		if d, ok := card.FromJSONNumber(v); ok && card.Likely(d) {
 			return d, true
 		}
 		d, ok := asDouble(v)
-		return d, ok && card.Known(d)
+		return d, ok && card.Likely(d)
 	}
-	pan, _, ok := card.Detect(v)
-	return pan, ok
+	pan, ok := card.Normalize(v)
+	return pan, ok && card.Likely(pan)
 }
 
 // asDouble is a JSON number as a double, when that is a whole number of

@@ -124,7 +124,7 @@ func (m *masker) text(s string, n *int) string {
 // text) one of its CVCs.
 func (m *masker) left(s string, cvcs bool) bool {
 	for _, t := range textReadings(s) {
-		if len(m.sent) > 0 && card.Contains(t, card.OneOf(m.sent...)) {
+		if len(m.sent) > 0 && card.ContainsLoose(t, card.OneOf(m.sent...)) {
 			return true
 		}
 		if cvcs {

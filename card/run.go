@@ -1,11 +1,7 @@
 package card
 
-// The scan over runs of digits: a run is digits with at most maxSeps
+// The scan over runs of digits: a run is digits with at most seps
 // separators between two of them; each run is searched window by window.
-
-// maxSeps is how many separators may stand between two digits of a card
-// number as people type it: "4111 - 1111 - 1111 - 1111" has three.
-const maxSeps = 3
 
 // runBuf is how many digits a run buffers before searching the starts that
 // have a full MaxLen lookahead. One string per buffer is handed to the
@@ -106,7 +102,7 @@ func (r *runScanner) flush(final bool) bool {
 
 // scan reads text (decoding escapes or literally) run by run and reports
 // whether it decoded any escape.
-func scan(text string, decode bool, match Matcher, yield func(Hit) bool) (escaped bool) {
+func scan(text string, decode bool, seps int, match Matcher, yield func(Hit) bool) (escaped bool) {
 	r := runScanner{match: match, yield: yield}
 	tok := func(i int) (int, byte, int) {
 		kind, v, end := token(text, i, decode)
@@ -139,8 +135,8 @@ func scan(text string, decode bool, match Matcher, yield func(Hit) bool) (escape
 			}
 			kind, v, end = tok(i)
 			start = i
-			// Up to maxSeps separators between two digits ("4111 - 1111").
-			for seps := 0; kind == tokSep && seps < maxSeps && end < len(text); seps++ {
+			// Up to seps separators between two digits ("4111 - 1111").
+			for n := 0; kind == tokSep && n < seps && end < len(text); n++ {
 				start = end
 				kind, v, end = tok(start)
 			}

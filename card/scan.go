@@ -32,6 +32,25 @@ func Known(d string) bool { return Luhn(d) && BrandOf(d) != Unknown }
 // little: masking logs and PSP answers.
 func AnyLuhn(d string) bool { return d[0] != '0' && Luhn(d) }
 
+// Likely is Known without what makes most false hits in free text, query
+// strings and headers, where digits are rarely a card: 12–13 digit numbers
+// (Visa 13 and short Maestro, long gone from wallets; also EAN-13 barcodes,
+// phone numbers, ad ids), UATP (airline cards; numbers starting with 1 are
+// mostly timestamps) and the broad Maestro ranges below 16 digits. Fields
+// named as card numbers accept any Luhn-valid 12–19 digit number.
+func Likely(d string) bool {
+	if len(d) < 14 || !Luhn(d) {
+		return false
+	}
+	switch BrandOf(d) {
+	case Unknown, UATP:
+		return false
+	case Maestro:
+		return len(d) >= 16
+	}
+	return true
+}
+
 // OneOf matches exactly the given PANs (e.g. the cards one request carried).
 func OneOf(pans ...string) Matcher {
 	set := make(map[string]bool, len(pans))
@@ -61,12 +80,20 @@ func Either(ms ...Matcher) Matcher {
 // '+', '-', a Unicode space or dash, or an escape of one of those. Runs
 // longer than a card are searched window by window (longest first), so a
 // card number next to other digits is still found; hits never overlap.
-func Find(text string, match Matcher, yield func(Hit) bool) {
+func Find(text string, match Matcher, yield func(Hit) bool) { find(text, 1, match, yield) }
+
+// FindLoose is Find with up to three separators between two digits
+// ("4111 - 1111 - 1111 - 1111"): for masking, where a false hit costs a few
+// '*' — not for refusing requests, where it would join a reference and a
+// date ("Ref 453403592 - 2025-12-06") into a card number.
+func FindLoose(text string, match Matcher, yield func(Hit) bool) { find(text, 3, match, yield) }
+
+func find(text string, seps int, match Matcher, yield func(Hit) bool) {
 	if match == nil {
 		return
 	}
 	if !strings.ContainsAny(text, "%\\&") {
-		scan(text, true, match, yield) // nothing to decode: one streaming pass
+		scan(text, true, seps, match, yield) // nothing to decode: one streaming pass
 		return
 	}
 	// Text that may hold escapes is read twice: decoded, and literally (the
@@ -74,9 +101,9 @@ func Find(text string, match Matcher, yield func(Hit) bool) {
 	// Where a hit of one reading overlaps one of the other, the one that
 	// starts first (then the longer) wins.
 	var dec, lit []Hit
-	escaped := scan(text, true, match, func(h Hit) bool { dec = append(dec, h); return true })
+	escaped := scan(text, true, seps, match, func(h Hit) bool { dec = append(dec, h); return true })
 	if escaped {
-		scan(text, false, match, func(h Hit) bool { lit = append(lit, h); return true })
+		scan(text, false, seps, match, func(h Hit) bool { lit = append(lit, h); return true })
 	}
 	end := 0
 	for len(dec) > 0 || len(lit) > 0 {
@@ -97,6 +124,13 @@ func Find(text string, match Matcher, yield func(Hit) bool) {
 	}
 }
 
+// ContainsLoose is Contains with FindLoose.
+func ContainsLoose(text string, match Matcher) bool {
+	found := false
+	FindLoose(text, match, func(Hit) bool { found = true; return false })
+	return found
+}
+
 // Contains reports whether text holds a card number that match accepts.
 func Contains(text string, match Matcher) bool {
 	found := false
@@ -104,7 +138,7 @@ func Contains(text string, match Matcher) bool {
 	return found
 }
 
-// MaskAll replaces every digit of every card number found in text but the
+// MaskAll replaces every digit of every card number FindLoose finds in text but the
 // last four with '*' (a whole escape becomes one '*'), and says how many it
 // masked.
 //
@@ -126,7 +160,7 @@ func MaskAll(text string, match Matcher) (string, int) {
 
 func maskOnce(text string, match Matcher) (string, int) {
 	var hits []Hit
-	Find(text, match, func(h Hit) bool { hits = append(hits, h); return true })
+	FindLoose(text, match, func(h Hit) bool { hits = append(hits, h); return true })
 	if len(hits) == 0 {
 		return text, 0
 	}

@@ -89,10 +89,8 @@ func TestFindRepresentations(t *testing.T) {
 		{"html without ; eats digits", "&#52" + visa[1:], nil}, // &#52111… is one (invalid) reference
 		{"escaped plus is no separator", rewrite(visa, "%2B", lit), nil},
 		{"luhn invalid", "4111111111111112", nil},
-		{"two separators", "4111 1111  1111 1111", []string{visa}},
-		{"two separators mixed", "4111 1111-\u00a01111 1111", []string{visa}},
-		{"two escaped separators", "4111 1111%20%201111 1111", []string{visa}},
-		{"spaced dashes", "4111 - 1111 - 1111 - 1111", []string{visa}},
+		{"two separators (FindLoose only)", "4111 1111  1111 1111", nil},
+		{"spaced dashes (FindLoose only)", "4111 - 1111 - 1111 - 1111", nil},
 		{"dots are no separators", "4111.1111.1111.1111", nil},
 		{"analytics cookie", "_ga=GA1.1.1234567890.1700000000; _fbp=fb.1.1700000000000.1234567890", nil},
 		{"four separators", "4111 1111 -  - 1111 1111", nil},
@@ -265,9 +263,13 @@ func checkHits(t *testing.T, text string, m Matcher, name string) {
 	if Contains(text, m) != (len(hs) > 0) {
 		t.Fatalf("%s: Contains disagrees with Find", name)
 	}
+	loose := 0
+	FindLoose(text, m, func(Hit) bool { loose++; return true })
 	masked, n := MaskAll(text, m)
-	if n < len(hs) || Contains(masked, m) {
-		t.Fatalf("%s: MaskAll left a card number (%d hits, %d masked)", name, len(hs), n)
+	left := 0
+	FindLoose(masked, m, func(Hit) bool { left++; return true })
+	if n < loose || left > 0 || Contains(masked, m) {
+		t.Fatalf("%s: MaskAll left a card number (%d loose hits, %d masked, %d left)", name, loose, n, left)
 	}
 }
 
@@ -347,5 +349,35 @@ func TestFindNoAllocs(t *testing.T) {
 	text := strings.Repeat(`{"a":"b c&d","e":"%2F\u00e9 ïé 12 34"} `, 1000)
 	if n := testing.AllocsPerRun(10, func() { Find(text, Known, func(Hit) bool { return true }) }); n != 0 {
 		t.Errorf("Find on text without card-length runs allocates %v times", n)
+	}
+}
+
+// FindLoose (masking) joins digits across up to three separators; Find
+// (refusals) across one.
+func TestFindLoose(t *testing.T) {
+	for _, text := range []string{"4111 1111  1111 1111", "4111 1111-\u00a01111 1111", "4111 1111%20%201111 1111", "4111 - 1111 - 1111 - 1111"} {
+		var got []string
+		FindLoose(text, Known, func(h Hit) bool { got = append(got, h.PAN); return true })
+		if len(got) != 1 || got[0] != visa {
+			t.Errorf("FindLoose(%q) = %d hits", text, len(got))
+		}
+		if Contains(text, Known) {
+			t.Errorf("Find(%q) joined across several separators", text)
+		}
+	}
+	if out, n := MaskAll("declined: 5555 - 5555 - 5555 - 4444", Known); n != 1 || strings.Contains(out, "5555 - 5555") {
+		t.Errorf("MaskAll: %q", out)
+	}
+}
+
+func TestLikely(t *testing.T) {
+	for d, want := range map[string]bool{
+		visa: true, mc: true, amex: true, "4222222222222": false /* Visa 13 */, "4001650131638": false, /* EAN-13 */
+		"6759649826438453": true /* Maestro 16 */, "675964982643": false, /* Maestro 12 */
+		"122000000000003": false /* UATP */, "4111111111111112": false,
+	} {
+		if Likely(d) != want {
+			t.Errorf("Likely(%s…) = %v, want %v", d[:4], !want, want)
+		}
 	}
 }
