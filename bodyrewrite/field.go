@@ -204,6 +204,14 @@ func (p Pattern) Match(path []string) bool {
 	return true
 }
 
+// Last is the pattern's last segment.
+func (p Pattern) Last() string {
+	if len(p.segs) == 0 {
+		return ""
+	}
+	return p.segs[len(p.segs)-1]
+}
+
 // String gives the pattern back in dotted form.
 func (p Pattern) String() string {
 	s := strings.Join(p.segs, ".")

@@ -106,13 +106,13 @@ func htmlRef(s string) (rune, int) {
 		i++
 	}
 	start := i
-	for i < len(s) && i-start < 8 && (hex && isHex(s[i]) || !hex && isDigit(s[i])) {
+	for i < len(s) && n <= 0x10FFFF && (hex && isHex(s[i]) || !hex && isDigit(s[i])) {
 		if hex {
 			n = n<<4 | unhex(s[i])
 		} else {
 			n = n*10 + int(s[i]-'0')
 		}
-		i++
+		i++ // any number of leading zeros, as html.unescape allows
 	}
 	if i == start || n > 0x10FFFF || (i < len(s) && (hex && isHex(s[i]) || !hex && isDigit(s[i]))) {
 		return 0, 0

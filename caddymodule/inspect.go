@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
 	"github.com/cardproxy/cardproxy/card"
@@ -62,7 +63,11 @@ func hasToken(s string) bool { return vault.ContainsToken(s) || vault.ContainsTo
 // isPreservingToken reports whether a whole value, decoded and without
 // separators, has the shape of a format-preserving token.
 func isPreservingToken(v string) bool {
-	d, ok := card.Normalize(strings.TrimSpace(decodeText(v)))
+	// Whatever trim() an app applies: PHP's strips NUL, Python's the
+	// control characters \x1c–\x1f; invisible format characters too.
+	d, ok := card.Normalize(strings.TrimFunc(decodeText(v), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	}))
 	return ok && vault.IsPreservingToken(d)
 }
 
@@ -136,7 +141,8 @@ func (t *Tokenize) checkQuery(q string) *httpError {
 	if q == "" {
 		return nil
 	}
-	for _, pair := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
+	// Split as apps do: on '&' only (a ';' stays inside the value).
+	for _, pair := range strings.Split(q, "&") {
 		name, val, _ := strings.Cut(pair, "=")
 		if hasToken(pair) || (t.app.preservingTokens() && hasPreservingRun(pair, true)) {
 			return errToken("the query string")
@@ -154,7 +160,8 @@ func (t *Tokenize) checkQuery(q string) *httpError {
 		if cvcInText(decodeText(pair)) {
 			return errCVCInText("the query string")
 		}
-		if cardInToken(pair) {
+		_, num := numericCard(decodeOnce(val))
+		if num || cardInToken(pair) || cardInToken(val) {
 			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_query",
 				Message: "the query string carries a card number; card data goes in the request body, never in a URL"}
 		}
@@ -191,6 +198,10 @@ func checkHeaders(h http.Header, pres bool) *httpError {
 		if cvcNames[cvcName(c.Name)] && vault.ValidCVC(strings.Trim(c.Value, `" `)) {
 			return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_header",
 				Message: "a cookie named like a CVC field carries a CVC; card data goes in the request body only"}
+		}
+		if _, num := numericCard(decodeOnce(c.Value)); num || cardInToken(c.Value) {
+			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
+				Message: "a cookie carries a card number; card data goes in the request body only"}
 		}
 	}
 	for k, vs := range h {

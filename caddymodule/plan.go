@@ -197,8 +197,10 @@ func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
 		d, ok := asDouble(v)
 		return d, ok && card.Likely(d)
 	}
-	pan, ok := card.Normalize(v)
-	return pan, ok && card.Likely(pan)
+	if pan, ok := card.Normalize(v); ok && card.Likely(pan) {
+		return pan, true
+	}
+	return numericCard(v) // "4.111111111111111e15" as a string: number parsers read the card
 }
 
 // asDouble is a JSON number as a double, when that is a whole number of

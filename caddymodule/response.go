@@ -192,6 +192,14 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, m
 				before := *masked
 				out, k := card.MaskAll(f.Value, mk.pans)
 				*masked += k
+				if f.Kind == bodyrewrite.Number && k == 0 {
+					// 5.555555555554444E15 (Jackson writes doubles so):
+					// every JSON parser reads the card.
+					if dg, ok := numberDigits(f.Value); ok && mk.pans(dg) {
+						out, k = card.MaskAll(dg, mk.pans)
+						*masked += k
+					}
+				}
 				if f.Kind == bodyrewrite.String || d.isCVCName(f) {
 					out = maskCVCs(out, mk.cvcs, masked)
 				}
@@ -218,14 +226,19 @@ func inside(f *bodyrewrite.Field, spans [][2]int) bool {
 	return false
 }
 
-// isCVCName: a JSON field named like one of the route's CVC fields.
+// isCVCName: a JSON field named like a CVC field — like one of the route's
+// (by its last segment: "gateway_info.card_cvc" names card_cvc anywhere) or
+// any common CVC name.
 func (d *Detokenize) isCVCName(f *bodyrewrite.Field) bool {
 	if len(f.Path) == 0 {
 		return false
 	}
 	last := f.Path[len(f.Path)-1]
+	if cvcNames[cvcName(last)] {
+		return true
+	}
 	for _, ru := range d.rules {
-		if ru.role == roleCVC && ru.pat.Match([]string{last}) {
+		if ru.role == roleCVC && strings.EqualFold(ru.pat.Last(), last) {
 			return true
 		}
 	}
@@ -297,4 +310,13 @@ func (d *Detokenize) relay3DS(r *http.Request, fields []bodyrewrite.Field, mk *m
 		put(obj, vault.Relay{HTML: val("data.customer_verification.html")}, map[string]string{"type": "redirect"})
 	}
 	return edits, ids, skip, unmaskable
+}
+
+// numberDigits is a JSON number as the digits of the integer a parser reads
+// (exactly, or as the nearest double), when that has 12–19 digits.
+func numberDigits(v string) (string, bool) {
+	if d, ok := card.FromJSONNumber(v); ok {
+		return d, true
+	}
+	return asDouble(v)
 }

@@ -101,16 +101,16 @@ func ingressRole(rules []rule, f *bodyrewrite.Field) fieldRole {
 // auto-detect on, a field whose last segment (in any reading) is one of
 // them holds a CVC when its value is 3 or 4 digits, at any depth: a CVC has
 // no checksum, so its name is all there is to recognise it by.
-var cvcNames = map[string]bool{}
-
-func init() {
+var cvcNames = func() map[string]bool {
+	m := map[string]bool{}
 	for _, n := range []string{"cvc", "cvv", "cvc2", "cvv2", "cvn", "cvd", "csc", "cc_cid", "cc_cvc", "cc_cvv",
 		"card_cvc", "card_cvv", "card_cvc2", "card_cvv2", "cardcvc", "cardcvv", "security_code", "securitycode",
 		"card_security_code", "cardsecuritycode", "card_code", "cardcode", "verification_value", "verification_code",
 		"cvc_code", "cvv_code", "cvvcode", "cvccode"} {
-		cvcNames[n] = true
+		m[n] = true
 	}
-}
+	return m
+}()
 
 // cvcName folds a name segment the way the most lenient parser compares
 // names: Unicode case folding as Go's encoding/json does (ſ is s, K is k),

@@ -14,10 +14,29 @@ import (
 // sent or decoded (%0A4111…: the letter of an escape is no letter to the
 // app).
 func cardInToken(s string) bool {
+	if d := decodeOnce(s); d != s && textCard(d) {
+		return true // as the app's query or cookie parser decodes it
+	}
 	if d := decodeText(s); d != s && textCard(d) {
 		return true
 	}
 	return textCard(s)
+}
+
+// numericCard reports a whole value that number parsers read as a card
+// number: PHP's (int)/intval/filter_var, JavaScript's Number/parseFloat and
+// Python's float/Decimal take "4.111111111111111e15", "4111111111111110.9"
+// (the nearest double) and "4111111111111111e0".
+func numericCard(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.Trim(v, "0123456789.eE+-") != "" {
+		return "", false
+	}
+	if d, ok := card.FromJSONNumber(v); ok && card.Likely(d) {
+		return d, true
+	}
+	d, ok := asDouble(v)
+	return d, ok && card.Likely(d)
 }
 
 // textCard reports a card number that a refusal counts in text (see
@@ -48,8 +67,12 @@ func textCards(s string, yield func(card.Hit) bool) {
 		for end < len(s) && (isDigit(s[end]) || end+1 < len(s) && isSepByte(s[end]) && isDigit(s[end+1])) {
 			end++
 		}
-		glued := (start > 0 && isLetter(s[start-1])) || (start > 1 && s[start-1] == '-' && isLetter(s[start-2])) ||
-			(end < len(s) && isLetter(s[end])) || (end+1 < len(s) && s[end] == '-' && isLetter(s[end+1]))
+		// Letters after a number that starts the value with plain digits
+		// make no identifier: parseInt, (int) and intval read
+		// "4111111111111111abc" as the card.
+		first := strings.TrimLeft(s[:start], " \t\r\n") == "" && !strings.ContainsAny(s[start:end], " -+_\t")
+		glued := (start > 0 && isLetter(s[start-1])) || (start > 1 && isIDPunct(s[start-1]) && isLetter(s[start-2])) ||
+			!first && ((end < len(s) && isLetter(s[end])) || (end+1 < len(s) && isIDPunct(s[end]) && isLetter(s[end+1])))
 		if glued {
 			return true
 		}
@@ -70,7 +93,10 @@ func onlyZerosBefore(s string, i int) bool {
 	return true
 }
 
-func isSepByte(c byte) bool { return c == ' ' || c == '-' || c == '+' || c == '\t' }
+// isIDPunct joins letters and digits into one identifier (UUIDs, slugs).
+func isIDPunct(c byte) bool { return c == '-' || c == '_' }
+
+func isSepByte(c byte) bool { return c == ' ' || c == '-' || c == '+' || c == '\t' || c == '_' }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
@@ -141,8 +167,8 @@ func textReadings(s string) []string {
 // so its name is all there is to recognise it by. Linear: one lower-cased
 // copy, then strings.Index per name stem.
 func cvcInText(s string) bool {
-	low := strings.ToLower(s)
-	for _, stem := range []string{"cv", "csc", "security", "card_code", "cardcode", "card code", "card-code", "verification"} {
+	low := strings.ToLower(strings.NewReplacer("ſ", "s", "K", "k").Replace(s))
+	for _, stem := range cvcStems {
 		for i := 0; ; {
 			k := strings.Index(low[i:], stem)
 			if k < 0 {
@@ -177,3 +203,17 @@ func cvcAfterName(s string) bool {
 	// …and end there, not inside a word (base64 blobs hold "cv…123x").
 	return (d == 3 || d == 4) && (i+d == len(s) || !isLetter(s[i+d]))
 }
+
+// cvcStems start the names cvcInText looks for: the generic stems at a word
+// start, and the compound names (cardCvc, ccCvv, card_security_code, cc_cid…)
+// whole, since they begin with another word.
+var cvcStems = func() []string {
+	stems := []string{"cv", "csc", "security", "card_code", "cardcode", "card code", "card-code", "verification"}
+	for n := range cvcNames {
+		stems = append(stems, n, strings.ReplaceAll(n, "_", ""))
+	}
+	for _, n := range []string{"cccvv", "cccvc", "cardverificationvalue", "cardverificationcode", "cardsecuritycode"} {
+		stems = append(stems, n)
+	}
+	return stems
+}()

@@ -56,7 +56,7 @@ func DigitValue(r rune) (byte, bool) {
 // ("GA1.1.1234567890.1700000000") into runs that pass Luhn by chance.
 func IsSeparator(r rune) bool {
 	switch r {
-	case ' ', '\t', '+', '-':
+	case ' ', '\t', '+', '-', '_':
 		return true
 	}
 	return isUnicodeSep(r)
@@ -71,7 +71,9 @@ func isUnicodeSep(r rune) bool {
 	case r < 0x80:
 		return r == '\n' || r == '\r' || r == '\v' || r == '\f'
 	}
-	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r)
+	// Format characters (bidi marks U+200E/F, U+2066–2069, U+061C, …)
+	// are invisible: "4111‎1111…" shows as a bare card number.
+	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Cf, r)
 }
 
 func unhex(c byte) (byte, bool) {
@@ -270,7 +272,8 @@ func token(text string, i int, decode bool) (kind int, val byte, end int) {
 	switch {
 	case c >= '0' && c <= '9':
 		return tokDigit, c - '0', i + 1
-	case c == ' ' || c == '+' || c == '-' || c == '\t':
+	case c == ' ' || c == '+' || c == '-' || c == '\t' || c == '_':
+		// '_' too: Python's int() reads 4111_1111_1111_1111.
 		return tokSep, 0, i + 1
 	case c >= 0x80:
 		r, size := utf8.DecodeRuneInString(text[i:])
