@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -42,8 +43,14 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 			masked++
 			continue
 		}
+		// CVCs only where a PSP could reflect a request value (a URL, a
+		// cookie, its own X- headers): "max-age=300" is no CVC echo.
+		cvc := echoHeader(k)
 		for i, v := range vs {
-			vs[i] = mk.text(v, &masked)
+			vs[i] = mk.mask(v, cvc, &masked)
+			if mk.left(vs[i], cvc) {
+				return d.badGateway(w, reqID, "psp_response_unmaskable", "the payment provider's answer carries this request's card data in a header in a form cardproxy cannot mask; it is withheld")
+			}
 		}
 		h[k] = vs
 	}
@@ -112,10 +119,25 @@ func newMasker(s secrets) *masker {
 }
 
 // text masks card numbers and, digit-bounded, the request's CVCs.
-func (m *masker) text(s string, n *int) string {
+func (m *masker) text(s string, n *int) string { return m.mask(s, true, n) }
+
+// mask masks card numbers and, if cvcs, the request's CVCs.
+func (m *masker) mask(s string, cvcs bool, n *int) string {
 	out, k := card.MaskAll(s, m.pans)
 	*n += k
+	if !cvcs {
+		return out
+	}
 	return maskCVCs(out, m.cvcs, n)
+}
+
+// echoHeader: answer headers that may carry a reflected request value.
+func echoHeader(k string) bool {
+	switch http.CanonicalHeaderKey(k) {
+	case "Location", "Content-Location", "Refresh", "Link", "Set-Cookie":
+		return true
+	}
+	return len(k) > 2 && strings.EqualFold(k[:2], "x-")
 }
 
 // left reports whether, after masking, any reading of s an app could make —
@@ -136,6 +158,32 @@ func (m *masker) left(s string, cvcs bool) bool {
 		}
 	}
 	return false
+}
+
+// cvcLeft reports whether a reading of s — decoded, with Unicode digits as
+// ASCII — still holds one of the request's CVCs, digit-bounded.
+func (m *masker) cvcLeft(s string) bool {
+	if len(m.cvcs) == 0 {
+		return false
+	}
+	for _, t := range textReadings(s) {
+		n := 0
+		maskCVCs(asciiDigits(t), m.cvcs, &n)
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiDigits maps every Unicode decimal digit to its ASCII digit.
+func asciiDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if v, ok := card.DigitValue(r); ok {
+			return rune('0' + v)
+		}
+		return r
+	}, s)
 }
 
 // maskCVCs replaces each digit-bounded occurrence of a CVC with '*'s.
@@ -175,8 +223,19 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // redirects relayed; then the whole body — keys, escapes, any other format —
 // gets the text scan.
 func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, mk *masker, masked *int) (out []byte, relays []string, unmaskable bool) {
-	if kind == kindJSON {
-		if fields, herr := scanBody(kindJSON, nil, body, responseLimits); herr == nil {
+	if kind == kindJSON && len(bytes.TrimSpace(body)) > 0 {
+		// A BOM is stripped by fetch().json() and Python's json.loads.
+		bom := []byte{}
+		if bytes.HasPrefix(body, utf8BOM) {
+			bom, body = utf8BOM, body[len(utf8BOM):]
+		}
+		fields, herr := scanBody(kindJSON, nil, body, responseLimits)
+		if herr != nil {
+			// JSON cardproxy cannot read (too deep, NaN, broken) that an
+			// app's parser may still read: withheld, not text-masked.
+			return nil, nil, true
+		}
+		{
 			var edits []bodyrewrite.Edit
 			var skip [][2]int
 			if d.Relay3DS != "" {
@@ -203,6 +262,9 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, m
 				if f.Kind == bodyrewrite.String || d.isCVCName(f) {
 					out = maskCVCs(out, mk.cvcs, masked)
 				}
+				if f.Kind == bodyrewrite.String && mk.cvcLeft(out) {
+					return nil, nil, true // the CVC escaped, full-width or percent-encoded
+				}
 				if *masked > before {
 					edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(out)})
 				}
@@ -210,7 +272,7 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, m
 			body = bodyrewrite.Apply(body, edits)
 			s, k := card.MaskAll(string(body), mk.pans)
 			*masked += k
-			return []byte(s), relays, false
+			return append(bom, s...), relays, false
 		}
 	}
 	return []byte(mk.text(string(body), masked)), relays, false
@@ -320,3 +382,5 @@ func numberDigits(v string) (string, bool) {
 	}
 	return asDouble(v)
 }
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}

@@ -172,7 +172,8 @@ const MetaHeaderPrefix = "Cardproxy-"
 
 func stripMetaHeaders(h http.Header) {
 	for k := range h {
-		if len(k) >= len(MetaHeaderPrefix) && strings.EqualFold(k[:len(MetaHeaderPrefix)], MetaHeaderPrefix) {
+		// Cardproxy_Card_Last4 too: PHP maps '-' and '_' both to '_'.
+		if n := strings.ReplaceAll(k, "_", "-"); len(n) >= len(MetaHeaderPrefix) && strings.EqualFold(n[:len(MetaHeaderPrefix)], MetaHeaderPrefix) {
 			delete(h, k)
 		}
 	}

@@ -12,6 +12,9 @@ const runBuf = 256
 type runScanner struct {
 	match Matcher
 	yield func(Hit) bool
+	// overlap: report the longest match at every start, also inside an
+	// earlier hit (for masking, which masks their union).
+	overlap bool
 	n     int
 	pos   [runBuf][2]int
 	val   [runBuf]byte
@@ -88,7 +91,11 @@ func (r *runScanner) flush(final bool) bool {
 		if !r.yield(h) {
 			return false
 		}
-		s += hit
+		if r.overlap {
+			s++
+		} else {
+			s += hit
+		}
 	}
 	if final {
 		r.n = 0
@@ -102,8 +109,8 @@ func (r *runScanner) flush(final bool) bool {
 
 // scan reads text (decoding escapes or literally) run by run and reports
 // whether it decoded any escape.
-func scan(text string, decode bool, seps int, match Matcher, yield func(Hit) bool) (escaped bool) {
-	r := runScanner{match: match, yield: yield}
+func scan(text string, decode bool, seps int, overlap bool, match Matcher, yield func(Hit) bool) (escaped bool) {
+	r := runScanner{match: match, yield: yield, overlap: overlap}
 	tok := func(i int) (int, byte, int) {
 		kind, v, end := token(text, i, decode)
 		if end > i+1 && text[i] < 0x80 {

@@ -1,6 +1,10 @@
 package card
 
-import "strings"
+import (
+	"slices"
+	"sort"
+	"strings"
+)
 
 // Finding card numbers inside free text: request bodies cardproxy does not
 // parse, query strings, headers, PSP answers, log lines. An attacker chooses
@@ -93,7 +97,7 @@ func find(text string, seps int, match Matcher, yield func(Hit) bool) {
 		return
 	}
 	if !strings.ContainsAny(text, "%\\&") {
-		scan(text, true, seps, match, yield) // nothing to decode: one streaming pass
+		scan(text, true, seps, false, match, yield) // nothing to decode: one streaming pass
 		return
 	}
 	// Text that may hold escapes is read twice: decoded, and literally (the
@@ -101,9 +105,9 @@ func find(text string, seps int, match Matcher, yield func(Hit) bool) {
 	// Where a hit of one reading overlaps one of the other, the one that
 	// starts first (then the longer) wins.
 	var dec, lit []Hit
-	escaped := scan(text, true, seps, match, func(h Hit) bool { dec = append(dec, h); return true })
+	escaped := scan(text, true, seps, false, match, func(h Hit) bool { dec = append(dec, h); return true })
 	if escaped {
-		scan(text, false, seps, match, func(h Hit) bool { lit = append(lit, h); return true })
+		scan(text, false, seps, false, match, func(h Hit) bool { lit = append(lit, h); return true })
 	}
 	end := 0
 	for len(dec) > 0 || len(lit) > 0 {
@@ -159,20 +163,51 @@ func MaskAll(text string, match Matcher) (string, int) {
 }
 
 func maskOnce(text string, match Matcher) (string, int) {
+	// Every matching window — at every start, in both readings — and not
+	// only the non-overlapping ones Find reports: a window that starts in
+	// digits before a card number ("2025-12-06 5555…") must not leave the
+	// card's own digits in clear. Overlapping windows form one block; each
+	// block keeps only its last four digits.
 	var hits []Hit
-	FindLoose(text, match, func(h Hit) bool { hits = append(hits, h); return true })
+	collect := func(h Hit) bool { hits = append(hits, h); return true }
+	if scan(text, true, 3, true, match, collect) {
+		scan(text, false, 3, true, match, collect)
+	}
 	if len(hits) == 0 {
 		return text, 0
 	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].Start < hits[j].Start })
+	var mask [][2]int // digit ranges to replace with '*'
+	blocks := 0
+	for i := 0; i < len(hits); {
+		end, j := hits[i].End, i+1
+		for j < len(hits) && hits[j].Start < end {
+			end = max(end, hits[j].End)
+			j++
+		}
+		var digits [][2]int
+		for _, h := range hits[i:j] {
+			digits = append(digits, h.Digits...)
+		}
+		sort.Slice(digits, func(a, b int) bool { return digits[a][0] < digits[b][0] })
+		digits = slices.CompactFunc(digits, func(a, b [2]int) bool { return a == b })
+		if len(digits) > 4 {
+			mask = append(mask, digits[:len(digits)-4]...)
+		}
+		blocks++
+		i = j
+	}
+	sort.Slice(mask, func(a, b int) bool { return mask[a][0] < mask[b][0] })
 	out := make([]byte, 0, len(text))
 	pos := 0
-	for _, h := range hits {
-		for _, d := range h.Digits[:len(h.Digits)-4] {
-			out = append(out, text[pos:d[0]]...)
-			out = append(out, '*')
-			pos = d[1]
+	for _, d := range mask {
+		if d[1] <= pos {
+			continue
 		}
+		out = append(out, text[pos:max(pos, d[0])]...)
+		out = append(out, '*')
+		pos = d[1]
 	}
 	out = append(out, text[pos:]...)
-	return string(out), len(hits)
+	return string(out), blocks
 }
