@@ -43,13 +43,29 @@ type Field struct {
 	Path []string
 	// Alt is how PHP reads a form or multipart name, where that differs
 	// from Path ("card.number" is card_number in $_POST).
-	Alt      []string
+	Alt []string
+	// QS is how Node's qs reads the name, where that differs again
+	// ("[card_number]" is card_number in req.body).
+	QS       []string
 	FileName string // File fields: the upload's file name
 	Value    string // decoded value
 	Kind     Kind
 	Enc      Encoding
 
 	start, end int // raw value bytes in the body
+}
+
+// Readings are the paths app parsers may give the field: cardproxy's, PHP's
+// and qs's.
+func (f *Field) Readings() [][]string {
+	out := [][]string{f.Path}
+	if f.Alt != nil {
+		out = append(out, f.Alt)
+	}
+	if f.QS != nil {
+		out = append(out, f.QS)
+	}
+	return out
 }
 
 // Name is the path joined with dots, for logs and errors.

@@ -63,7 +63,37 @@ func nameField(name string, lim Limits) (Field, error) {
 	if alt := phpPath(name); !equalPath(alt, path) {
 		f.Alt = alt
 	}
+	if qs := qsPath(name); qs != nil && !equalPath(qs, path) && !equalPath(qs, f.Alt) {
+		f.QS = qs
+	}
 	return f, nil
+}
+
+// qsPath is how Node's qs (Express's extended forms) reads a name that
+// starts with a bracket group: "[card_number]" is card_number there, and a
+// trailing unclosed group is one more key ("[card_number][x" is
+// card_number → "[x"). Nil for other names (SplitName reads them as qs does).
+func qsPath(name string) []string {
+	if !strings.HasPrefix(name, "[") {
+		return nil
+	}
+	var path []string
+	rest := name
+	for strings.HasPrefix(rest, "[") {
+		j := strings.IndexByte(rest, ']')
+		if j < 0 {
+			break
+		}
+		path = append(path, rest[1:j])
+		rest = rest[j+1:]
+	}
+	if len(path) == 0 {
+		return nil
+	}
+	if rest != "" {
+		path = append(path, rest)
+	}
+	return path
 }
 
 // phpPath is how PHP names a form variable ($_POST): cut at a NUL byte,

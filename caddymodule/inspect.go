@@ -50,7 +50,7 @@ func is3DSReturn(fields []bodyrewrite.Field) bool {
 	}
 	for i := range fields {
 		f := &fields[i]
-		if f.Enc != bodyrewrite.Form || len(f.Path) != 1 || f.Alt != nil || !is3DSName(f.Path[0]) {
+		if f.Enc != bodyrewrite.Form || len(f.Path) != 1 || len(f.Readings()) > 1 || !is3DSName(f.Path[0]) {
 			return false
 		}
 	}
@@ -176,6 +176,22 @@ func queryField(name, value string) (bodyrewrite.Field, error) {
 		return bodyrewrite.Field{Path: []string{name}, Value: value}, err
 	}
 	return fs[0], nil
+}
+
+// checkRequestLine refuses a card number or token in the method or the
+// Host (Go keeps Host out of r.Header; reverse_proxy passes it on and adds
+// X-Forwarded-Host, and every access log records both).
+func checkRequestLine(r *http.Request) *httpError {
+	for _, v := range []string{r.Method, r.Host} {
+		if hasToken(v) {
+			return errToken("the request line or Host")
+		}
+		if cardInToken(v) {
+			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
+				Message: "the method or the Host header carries a card number; card data goes in the request body only"}
+		}
+	}
+	return nil
 }
 
 // checkPath refuses a URL path that carries a card number or a token (apps

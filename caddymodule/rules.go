@@ -78,16 +78,16 @@ func (r fieldRole) rank() int {
 // "card.number" into card_number), and any enclosing card field (PHP and qs
 // read cvc[]=123 or card_number[0]=… as arrays under the card field).
 func ingressRole(rules []rule, f *bodyrewrite.Field) fieldRole {
-	role := roleOf(rules, f.Path)
-	if f.Alt != nil {
-		if alt := roleOf(rules, f.Alt); alt.rank() > role.rank() {
-			role = alt
+	role := roleNone
+	for _, p := range f.Readings() {
+		if r := roleOf(rules, p); r.rank() > role.rank() {
+			role = r
 		}
 	}
 	if role.rank() == 3 {
 		return role
 	}
-	for _, p := range [][]string{f.Path, f.Alt} {
+	for _, p := range f.Readings() {
 		for k := len(p) - 1; k >= 1; k-- {
 			if r := roleOf(rules, p[:k]); r.rank() == 3 {
 				return r
@@ -134,7 +134,7 @@ func cvcName(s string) string {
 
 // namedLikeCVC reports whether a field's name says it holds a CVC.
 func namedLikeCVC(f *bodyrewrite.Field) bool {
-	for _, p := range [][]string{f.Path, f.Alt} {
+	for _, p := range f.Readings() {
 		if len(p) > 0 && cvcNames[cvcName(p[len(p)-1])] {
 			return true
 		}
