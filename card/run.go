@@ -15,9 +15,9 @@ type runScanner struct {
 	// overlap: report the longest match at every start, also inside an
 	// earlier hit (for masking, which masks their union).
 	overlap bool
-	n     int
-	pos   [runBuf][2]int
-	val   [runBuf]byte
+	n       int
+	pos     [runBuf][2]int
+	val     [runBuf]byte
 	// prefix sums for sums/luhn, by position parity
 	plain, doubled [runBuf + 1][2]int
 }
