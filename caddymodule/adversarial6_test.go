@@ -38,6 +38,7 @@ func adv6Caddy(t *testing.T) (addr string, app *merchantApp, access, all string)
 			request>uri card_mask
 			request>host card_mask
 			request>method card_mask
+			request>tls>server_name card_mask
 			request>headers delete
 		}
 	}

@@ -70,13 +70,14 @@ func classify(h http.Header) (bodyKind, map[string]string, *httpError) {
 	}
 	kind := mediaKind(mt)
 	_, params, err := mime.ParseMediaType(cts[0])
+	if kind == kindMultipart && (err != nil || params["boundary"] == "") {
+		return kind, nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_content_type",
+			Message: `multipart/form-data needs a Content-Type of the form multipart/form-data; boundary=…, with no other malformed parameters`}
+	}
 	switch kind {
-	case kindMultipart:
-		if err != nil || params["boundary"] == "" {
-			return kind, nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_content_type",
-				Message: `multipart/form-data needs a Content-Type of the form multipart/form-data; boundary=…, with no other malformed parameters`}
-		}
-	case kindJSON, kindForm:
+	case kindJSON, kindForm, kindMultipart:
+		// Django decodes multipart names and values with the charset too
+		// (cp037 turns bytes cardproxy sees as letters into a card number).
 		cs := strings.ToLower(params["charset"])
 		if (err != nil && strings.Contains(strings.ToLower(cts[0]), "charset")) ||
 			(cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii") {

@@ -182,7 +182,11 @@ func queryField(name, value string) (bodyrewrite.Field, error) {
 // Host (Go keeps Host out of r.Header; reverse_proxy passes it on and adds
 // X-Forwarded-Host, and every access log records both).
 func checkRequestLine(r *http.Request) *httpError {
-	for _, v := range []string{r.Method, r.Host} {
+	vals := []string{r.Method, r.Host}
+	if r.TLS != nil {
+		vals = append(vals, r.TLS.ServerName) // logged by Caddy (request>tls>server_name)
+	}
+	for _, v := range vals {
 		if hasToken(v) {
 			return errToken("the request line or Host")
 		}

@@ -33,7 +33,9 @@ type advCase struct {
 	cvcNamed bool
 }
 
-func advCases(victimPAN string) []advCase {
+func advCases(victimPAN string) []advCase { return append(advCases1(victimPAN), adv7Cases()...) }
+
+func advCases1(victimPAN string) []advCase {
 	form := [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}
 	mpct := [][2]string{{"Content-Type", "multipart/form-data; boundary=" + boundary}}
 	mp := func(parts ...string) []byte {
