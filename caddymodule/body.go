@@ -74,19 +74,21 @@ func classify(h http.Header) (bodyKind, map[string]string, *httpError) {
 		return kind, nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_content_type",
 			Message: `multipart/form-data needs a Content-Type of the form multipart/form-data; boundary=…, with no other malformed parameters`}
 	}
-	switch kind {
-	case kindJSON, kindForm, kindMultipart:
-		// Django decodes multipart names and values with the charset too
-		// (cp037 turns bytes cardproxy sees as letters into a card number).
-		cs := strings.ToLower(params["charset"])
-		if (err != nil && strings.Contains(strings.ToLower(cts[0]), "charset")) ||
-			(cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii") {
-			return kind, nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_charset",
-				Message: "card requests must be UTF-8: send charset=utf-8 or no charset parameter"}
-		}
+	// Any type: Django decodes form and multipart names and values with the
+	// charset (cp037 turns bytes cardproxy sees as letters into a card
+	// number); Express's text() and Django's request.encoding decode UTF-7.
+	cs := strings.ToLower(strings.Trim(params["charset"], `"' `))
+	if (err != nil && strings.Contains(strings.ToLower(cts[0]), "charset")) || (cs != "" && !asciiCharsets[cs]) {
+		return kind, nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_charset",
+			Message: "card requests must be UTF-8 (or ASCII / ISO-8859-1): send charset=utf-8 or no charset parameter"}
 	}
 	return kind, params, nil
 }
+
+// asciiCharsets decode ASCII digits and letters as ASCII, and no other byte
+// as a digit.
+var asciiCharsets = map[string]bool{"utf-8": true, "utf8": true, "us-ascii": true, "ascii": true,
+	"iso-8859-1": true, "latin1": true, "iso-8859-15": true, "windows-1252": true, "cp1252": true}
 
 // contentEncoding reads a request's Content-Encoding: none, identity or
 // gzip, exactly once. Lists and repeated headers are refused (a later

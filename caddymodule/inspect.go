@@ -181,13 +181,13 @@ func queryField(name, value string) (bodyrewrite.Field, error) {
 // checkRequestLine refuses a card number or token in the method or the
 // Host (Go keeps Host out of r.Header; reverse_proxy passes it on and adds
 // X-Forwarded-Host, and every access log records both).
-func checkRequestLine(r *http.Request) *httpError {
+func checkRequestLine(r *http.Request, pres bool) *httpError {
 	vals := []string{r.Method, r.Host}
 	if r.TLS != nil {
 		vals = append(vals, r.TLS.ServerName) // logged by Caddy (request>tls>server_name)
 	}
 	for _, v := range vals {
-		if hasToken(v) {
+		if hasToken(v) || (pres && hasPreservingRun(v, true)) {
 			return errToken("the request line or Host")
 		}
 		if cardInToken(v) {
@@ -200,8 +200,8 @@ func checkRequestLine(r *http.Request) *httpError {
 
 // checkPath refuses a URL path that carries a card number or a token (apps
 // log paths and route on their segments).
-func checkPath(p string) *httpError {
-	if hasToken(p) {
+func checkPath(p string, pres bool) *httpError {
+	if hasToken(p) || (pres && hasPreservingRun(p, true)) {
 		return errToken("the URL path")
 	}
 	if cardInToken(p) {

@@ -142,9 +142,18 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 		}
 		// What is left must not carry a card number cardproxy would not
 		// replace: inside free text, next to other text, or (auto_detect
-		// off) in a field not named as a card field.
+		// off) in a field not named as a card field — also as a number
+		// parser reads it (4.111111111111111e15) — nor (auto_detect off) a
+		// CVC in a field named like one.
 		if herr := checkText(f.Value, fmt.Sprintf("field %q", safeName(f))); herr != nil {
 			return nil, herr
+		}
+		if _, ok := detectValue(f, v); ok && role != roleIgnore {
+			return nil, &httpError{Status: http.StatusBadRequest, Code: "card_number_in_text",
+				Message: fmt.Sprintf("field %q holds a card number but is not a card field (auto_detect is off); name it with pan or turn auto_detect on", safeName(f))}
+		}
+		if !t.auto && role == roleNone && namedLikeCVC(f) && vault.ValidCVC(v) {
+			return nil, errCVCInText(fmt.Sprintf("field %q (named like a CVC field, not configured as one; auto_detect off)", safeName(f)))
 		}
 	}
 	if len(p.pans) > t.MaxCards {

@@ -223,10 +223,10 @@ type result struct {
 // body. It returns nil when there was no body, and a result without cards
 // when the body had none (the original bytes are passed on).
 func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
-	if herr := checkRequestLine(r); herr != nil {
+	if herr := checkRequestLine(r, t.app.preservingTokens()); herr != nil {
 		return nil, herr
 	}
-	if herr := checkPath(r.URL.EscapedPath()); herr != nil {
+	if herr := checkPath(r.URL.EscapedPath(), t.app.preservingTokens()); herr != nil {
 		return nil, herr
 	}
 	if herr := t.checkQuery(r.URL.RawQuery); herr != nil {
