@@ -187,7 +187,7 @@ func panValue(f *bodyrewrite.Field, v string) (string, bool) {
 		if d, ok := card.FromJSONNumber(v); ok {
 			return d, true
 		}
-		return asDouble(v)
+		return asDouble(v, card.Valid)
 	}
 	return card.Normalize(v)
 }
@@ -203,8 +203,7 @@ func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
 		if d, ok := card.FromJSONNumber(v); ok && card.Likely(d) {
 			return d, true
 		}
-		d, ok := asDouble(v)
-		return d, ok && card.Likely(d)
+		return asDouble(v, card.Likely)
 	}
 	if pan, ok := card.Normalize(v); ok && card.Likely(pan) {
 		return pan, true
@@ -212,14 +211,29 @@ func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
 	return numericCard(v) // "4.111111111111111e15" as a string: number parsers read the card
 }
 
-// asDouble is a JSON number as a double, when that is a whole number of
-// 12–19 digits.
-func asDouble(v string) (string, bool) {
+// asDouble reads a number as the double every JavaScript, PHP and Python app
+// parses it into, and returns the first integer reading of 12–19 digits
+// that match accepts: the double's exact value, and the digits JavaScript
+// prints for it (shortest form, zero-padded: 4111111111111117001 prints as
+// 4111111111111117000).
+func asDouble(v string, match func(string) bool) (string, bool) {
 	x, err := strconv.ParseFloat(v, 64)
 	if err != nil || x < 1e11 || x >= 1e19 || x != math.Trunc(x) {
 		return "", false
 	}
-	return strconv.FormatFloat(x, 'f', 0, 64), true
+	exact := strconv.FormatFloat(x, 'f', 0, 64)
+	if match(exact) {
+		return exact, true
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	e, _ := strconv.Atoi(exp)
+	if n := e + 1; n >= len(digits) && n <= card.MaxLen {
+		if js := digits + strings.Repeat("0", n-len(digits)); match(js) {
+			return js, true
+		}
+	}
+	return "", false
 }
 
 // addPAN groups fields by card and token format: the same card in two

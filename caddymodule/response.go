@@ -254,7 +254,7 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, m
 				if f.Kind == bodyrewrite.Number && k == 0 {
 					// 5.555555555554444E15 (Jackson writes doubles so):
 					// every JSON parser reads the card.
-					if dg, ok := numberDigits(f.Value); ok && mk.pans(dg) {
+					if dg, ok := numberDigits(f.Value, mk.pans); ok {
 						out, k = card.MaskAll(dg, mk.pans)
 						*masked += k
 					}
@@ -374,13 +374,13 @@ func (d *Detokenize) relay3DS(r *http.Request, fields []bodyrewrite.Field, mk *m
 	return edits, ids, skip, unmaskable
 }
 
-// numberDigits is a JSON number as the digits of the integer a parser reads
-// (exactly, or as the nearest double), when that has 12–19 digits.
-func numberDigits(v string) (string, bool) {
-	if d, ok := card.FromJSONNumber(v); ok {
+// numberDigits is a JSON number as the digits of an integer a parser reads
+// (exactly, or as a double), when match accepts them.
+func numberDigits(v string, match card.Matcher) (string, bool) {
+	if d, ok := card.FromJSONNumber(v); ok && match(d) {
 		return d, true
 	}
-	return asDouble(v)
+	return asDouble(v, match)
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}

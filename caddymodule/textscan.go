@@ -35,8 +35,7 @@ func numericCard(v string) (string, bool) {
 	if d, ok := card.FromJSONNumber(v); ok && card.Likely(d) {
 		return d, true
 	}
-	d, ok := asDouble(v)
-	return d, ok && card.Likely(d)
+	return asDouble(v, card.Likely)
 }
 
 // textCard reports a card number that a refusal counts in text (see

@@ -171,6 +171,23 @@ func (t *Tokenize) Validate() error {
 const MetaHeaderPrefix = "Cardproxy-"
 
 func stripMetaHeaders(h http.Header) {
+	// A client's "Connection: Cardproxy-Card-Token" would make
+	// reverse_proxy drop cardproxy's own header.
+	if vs := h.Values("Connection"); len(vs) > 0 {
+		var keep []string
+		for _, v := range vs {
+			for _, tok := range strings.Split(v, ",") {
+				n := strings.ReplaceAll(strings.TrimSpace(tok), "_", "-")
+				if len(n) < len(MetaHeaderPrefix) || !strings.EqualFold(n[:len(MetaHeaderPrefix)], MetaHeaderPrefix) {
+					keep = append(keep, strings.TrimSpace(tok))
+				}
+			}
+		}
+		h.Del("Connection")
+		if len(keep) > 0 {
+			h.Set("Connection", strings.Join(keep, ", "))
+		}
+	}
 	for k := range h {
 		// Cardproxy_Card_Last4 too: PHP maps '-' and '_' both to '_'.
 		if n := strings.ReplaceAll(k, "_", "-"); len(n) >= len(MetaHeaderPrefix) && strings.EqualFold(n[:len(MetaHeaderPrefix)], MetaHeaderPrefix) {
