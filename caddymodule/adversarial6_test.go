@@ -32,16 +32,7 @@ func adv6Caddy(t *testing.T) (addr string, app *merchantApp, access, all string)
 	runCaddy(t, g+fmt.Sprintf(`
 :%s {
 	bind 127.0.0.1
-	log {
-		output file %s
-		format filter {
-			request>uri card_mask
-			request>host card_mask
-			request>method card_mask
-			request>tls>server_name card_mask
-			request>headers delete
-		}
-	}
+%s
 	request_header -Cardproxy-*
 	handle {
 		card_tokenize {
@@ -57,7 +48,7 @@ func adv6Caddy(t *testing.T) (addr string, app *merchantApp, access, all string)
 		reverse_proxy %s
 	}
 }
-`, port, access, strings.TrimPrefix(app.URL, "http://")))
+`, port, exampleAccessLog(t, access), strings.TrimPrefix(app.URL, "http://")))
 	return addr, app, access, all
 }
 
@@ -167,4 +158,21 @@ func newFormRequest(body string) *http.Request {
 	r := httptest.NewRequest("POST", "/checkout", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return r
+}
+
+// exampleAccessLog is the ingress `log` block of Caddyfile.example, verbatim
+// but for an `output file` line: the tests check the log config users copy.
+func exampleAccessLog(t *testing.T, output string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	i := strings.Index(s, "\tlog {\n")
+	j := strings.Index(s[i:], "\n\t}\n")
+	if i < 0 || j < 0 {
+		t.Fatal("Caddyfile.example has no site log block")
+	}
+	return "\tlog {\n\t\toutput file " + output + "\n" + s[i+len("\tlog {\n"):i+j] + "\n\t}"
 }

@@ -32,16 +32,7 @@ func TestAdv7PANInSNIAccessLog(t *testing.T) {
 *.shop.test:%s {
 	bind 127.0.0.1
 	tls internal
-	log {
-		output file %s
-		format filter {
-			request>uri card_mask
-			request>host card_mask
-			request>method card_mask
-			request>tls>server_name card_mask
-			request>headers delete
-		}
-	}
+%s
 	request_header -Cardproxy-*
 	handle {
 		card_tokenize {
@@ -52,7 +43,7 @@ func TestAdv7PANInSNIAccessLog(t *testing.T) {
 		reverse_proxy %s
 	}
 }
-`, port, access, strings.TrimPrefix(app.URL, "http://")))
+`, port, exampleAccessLog(t, access), strings.TrimPrefix(app.URL, "http://")))
 	var c *tls.Conn
 	var err error
 	for i := 0; i < 50; i++ { // the internal CA issues the certificate asynchronously
