@@ -240,6 +240,12 @@ type result struct {
 // body. It returns nil when there was no body, and a result without cards
 // when the body had none (the original bytes are passed on).
 func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
+	if r.Header.Get("Upgrade") != "" || strings.EqualFold(r.Method, http.MethodConnect) {
+		// After a 101 (WebSocket) or a CONNECT, reverse_proxy pipes bytes
+		// both ways uninspected: a card route cannot carry a tunnel.
+		return nil, &httpError{Status: http.StatusBadRequest, Code: "upgrade_not_allowed",
+			Message: "card routes do not carry WebSocket or other upgraded connections (nor CONNECT); serve them on a route without card_tokenize and send card data in request bodies"}
+	}
 	if herr := checkRequestLine(r, t.app.preservingTokens()); herr != nil {
 		return nil, herr
 	}
