@@ -110,7 +110,7 @@ func checkName(f *bodyrewrite.Field, pres bool) *httpError {
 	default:
 		name = strings.Join(f.Path, "[")
 	}
-	if textCard(name) || hasToken(name) || (pres && isPreservingToken(name)) {
+	if textCard(name) || card.Contains(name, card.Known) || hasToken(name) || cvcInText(name) || (pres && isPreservingToken(name)) {
 		return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_field_name",
 			Message: "a field name carries a card number or a cardproxy token; names cannot be tokenized, so the request was refused"}
 	}

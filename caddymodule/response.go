@@ -265,6 +265,9 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, m
 				if f.Kind == bodyrewrite.String && mk.cvcLeft(out) {
 					return nil, nil, true // the CVC escaped, full-width or percent-encoded
 				}
+				if k := f.Path; len(k) > 0 && !isDigits(k[len(k)-1]) && mk.cvcLeft(k[len(k)-1]) { // not an array index
+					return nil, nil, true // echoed in a key ("card_cvc 739": "invalid")
+				}
 				if *masked > before {
 					edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(out)})
 				}

@@ -281,6 +281,10 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 		} else if err != nil {
 			return nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "Content-Encoding is gzip but the body is not valid gzip"}
 		}
+		// The app always gets the decoded body: a gzip header's file name,
+		// comment and extra field are bytes no check reads.
+		raw = body
+		r.Header.Del("Content-Encoding")
 	}
 	if len(r.Trailer) > 0 {
 		// Go's r.Trailer, Node's req.trailers: headers after the body,
@@ -288,11 +292,12 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 		return nil, &httpError{Status: http.StatusBadRequest, Code: "trailers_not_allowed",
 			Message: "card requests cannot carry HTTP trailers; send every header before the body"}
 	}
-	if kind == kindNone || kind == kindOther {
+	if kind == kindNone || kind == kindOther || (kind == kindForm && looksJSON(body)) {
 		if json.Valid(body) {
-			// JSON without a JSON type (fetch() sends text/plain): PHP's
-			// json_decode(php://input), Werkzeug's get_json(force=True)
-			// and friends read it anyway, so cardproxy does too.
+			// JSON without a JSON type (fetch() sends text/plain), or under
+			// a form type: PHP's json_decode(php://input), Werkzeug's
+			// get_json(force=True) and friends read it anyway, so
+			// cardproxy does too.
 			kind = kindJSON
 		} else if herr := checkUnparsed(body, t.app.preservingTokens()); herr != nil {
 			return nil, herr
@@ -332,9 +337,6 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 	if herr := finalCheck(out, plan, res); herr != nil {
 		return nil, herr
 	}
-	if gz {
-		r.Header.Del("Content-Encoding") // the app gets the decoded, rewritten body
-	}
 	setBody(r, out)
 	if t.Metadata != "none" {
 		t.setMetaHeaders(r.Header, plan, res)
@@ -365,4 +367,10 @@ func logURI(r *http.Request) string {
 		p += "?…"
 	}
 	return p
+}
+
+// looksJSON: a body that starts like a JSON object or array.
+func looksJSON(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
 }
