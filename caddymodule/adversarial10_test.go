@@ -123,40 +123,7 @@ http://%s {
 // h2Caddy is an HTTPS site with `tls internal` (HTTP/2 on), the example's
 // access-log filter, and a catch-all log at INFO.
 func h2Caddy(t *testing.T) (addr string, app *merchantApp, access, all string) {
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
-	app = newMerchantApp(t)
-	addr = freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	access, all = filepath.Join(dir, "access.log"), filepath.Join(dir, "all.log")
-	g := globalOptions(srv.Addr, uniqueTenant(), "")
-	g = strings.Replace(g, "auto_https off", "auto_https disable_redirects", 1)
-	g = strings.Replace(g, "admin off", fmt.Sprintf("admin off\n\tskip_install_trust\n\tstorage file_system %s\n\tlog {\n\t\toutput file %s\n\t\tformat json\n\t}", t.TempDir(), all), 1)
-	runCaddy(t, g+fmt.Sprintf(`
-*.shop.test:%s {
-	bind 127.0.0.1
-	tls internal
-	log {
-		output file %s
-		format filter {
-			request>uri card_mask
-			request>host card_mask
-			request>method card_mask
-			request>tls>server_name card_mask
-			request>headers delete
-		}
-	}
-	request_header -Cardproxy-*
-	handle {
-		card_tokenize {
-			pan card_number
-			cvc cvc
-			auto_detect on
-		}
-		reverse_proxy %s
-	}
-}
-`, port, access, strings.TrimPrefix(app.URL, "http://")))
+	addr, app, access, all = exampleSite(t, true)
 	for i := 0; i < 50; i++ { // the internal CA issues the certificate asynchronously
 		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.shop.test", InsecureSkipVerify: true, NextProtos: []string{"h2"}})
 		if err == nil {

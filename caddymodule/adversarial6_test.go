@@ -17,10 +17,19 @@ import (
 	"time"
 )
 
-// adv6Caddy runs the Caddyfile.example ingress shape (site ":port", the
-// example's filtered access log, auto_detect on) with every log (default
-// logger: cardproxy's and Caddy's error lines) written to files.
+// adv6Caddy runs the Caddyfile.example ingress shape on plain HTTP (see
+// exampleSite).
 func adv6Caddy(t *testing.T) (addr string, app *merchantApp, access, all string) {
+	return exampleSite(t, false)
+}
+
+// exampleSite runs the Caddyfile.example ingress shape (its access log,
+// Cardproxy-* stripped, card_tokenize on every route, auto_detect on) in
+// front of a recording app, with the access log and every other log
+// (cardproxy's and Caddy's, DEBUG) written to files. With tlsOn the site is
+// *.shop.test with `tls internal` (HTTP/2 on; certificates come
+// asynchronously).
+func exampleSite(t *testing.T, tlsOn bool) (addr string, app *merchantApp, access, all string) {
 	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
 	app = newMerchantApp(t)
 	addr = freeAddr(t)
@@ -29,9 +38,16 @@ func adv6Caddy(t *testing.T) (addr string, app *merchantApp, access, all string)
 	access, all = filepath.Join(dir, "access.log"), filepath.Join(dir, "all.log")
 	g := globalOptions(srv.Addr, uniqueTenant(), "")
 	g = strings.Replace(g, "admin off", fmt.Sprintf("admin off\n\tlog {\n\t\toutput file %s\n\t\tformat json\n\t\tlevel DEBUG\n\t}", all), 1)
+	site, tlsLine := ":"+port, ""
+	if tlsOn {
+		g = strings.Replace(g, "auto_https off", "auto_https disable_redirects", 1)
+		g = strings.Replace(g, "admin off", "admin off\n\tskip_install_trust\n\tstorage file_system "+t.TempDir(), 1)
+		site, tlsLine = "*.shop.test:"+port, "\ttls internal"
+	}
 	runCaddy(t, g+fmt.Sprintf(`
-:%s {
+%s {
 	bind 127.0.0.1
+%s
 %s
 	request_header -Cardproxy-*
 	handle {
@@ -48,7 +64,7 @@ func adv6Caddy(t *testing.T) (addr string, app *merchantApp, access, all string)
 		reverse_proxy %s
 	}
 }
-`, port, exampleAccessLog(t, access), strings.TrimPrefix(app.URL, "http://")))
+`, site, tlsLine, exampleAccessLog(t, access), strings.TrimPrefix(app.URL, "http://")))
 	return addr, app, access, all
 }
 

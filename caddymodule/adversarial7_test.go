@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,30 +19,7 @@ import (
 // records request>tls>server_name, which the example's filter does not touch.
 func TestAdv7PANInSNIAccessLog(t *testing.T) {
 	const pan = "4111111111111111"
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
-	app := newMerchantApp(t)
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	access := filepath.Join(t.TempDir(), "access.log")
-	g := globalOptions(srv.Addr, uniqueTenant(), "")
-	g = strings.Replace(g, "auto_https off", "auto_https disable_redirects", 1)
-	g = strings.Replace(g, "admin off", "admin off\n\tskip_install_trust\n\tstorage file_system "+t.TempDir(), 1)
-	runCaddy(t, g+fmt.Sprintf(`
-*.shop.test:%s {
-	bind 127.0.0.1
-	tls internal
-%s
-	request_header -Cardproxy-*
-	handle {
-		card_tokenize {
-			pan card_number
-			cvc cvc
-			auto_detect on
-		}
-		reverse_proxy %s
-	}
-}
-`, port, exampleAccessLog(t, access), strings.TrimPrefix(app.URL, "http://")))
+	addr, _, access, _ := exampleSite(t, true)
 	var c *tls.Conn
 	var err error
 	for i := 0; i < 50; i++ { // the internal CA issues the certificate asynchronously

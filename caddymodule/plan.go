@@ -199,16 +199,14 @@ func panValue(f *bodyrewrite.Field, v string) (string, bool) {
 // app (and Go's map[string]any) reads it as: 4111111111111110.9 is
 // 4111111111111111 there.
 func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
-	if f.Kind == bodyrewrite.Number {
-		if d, ok := card.FromJSONNumber(v); ok && card.Likely(d) {
-			return d, true
+	if f.Kind != bodyrewrite.Number {
+		if pan, ok := card.Normalize(v); ok && card.Likely(pan) {
+			return pan, true
 		}
-		return asDouble(v, card.Likely)
 	}
-	if pan, ok := card.Normalize(v); ok && card.Likely(pan) {
-		return pan, true
-	}
-	return numericCard(v) // "4.111111111111111e15" as a string: number parsers read the card
+	// A JSON number, or a string number parsers read as one
+	// ("4.111111111111111e15").
+	return numericCard(v)
 }
 
 // asDouble reads a number as the double every JavaScript, PHP and Python app
