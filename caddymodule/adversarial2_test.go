@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardproxy/cardproxy/httpbody"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -102,7 +103,7 @@ func TestAdv2RelayHTMLSkipsUnmaskableCheck(t *testing.T) {
 
 // A2. HTML numeric references without ';' (&#52&#49…) are decoded by
 // every browser, Go's html.UnescapeString and Python's html.unescape, but
-// neither card.Find nor decodeText reads them: a PSP answer holding the
+// neither card.Find nor textscan.Unescape reads them: a PSP answer holding the
 // request's PAN that way reaches the app unmasked (with ';' it is masked).
 func TestAdv2EgressSemicolonlessHTMLRefs(t *testing.T) {
 	cap := &capture{ctype: "text/html", answer: `<p>Card ` + semicolonless(adv2PAN) + ` declined</p>`}
@@ -240,7 +241,7 @@ func TestAdv2EgressDoubleGzipAnswer(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(`{"gateway_info":{"card_number":"`+panTok+`"}}`))
 	r.Header.Set("Content-Type", "application/json")
 	w := e.do(t, r)
-	if out, err := gunzip(w.Body.Bytes(), 1<<20); err == nil && strings.Contains(string(out), adv2PAN) {
+	if out, err := httpbody.Gunzip(w.Body.Bytes(), 1<<20); err == nil && strings.Contains(string(out), adv2PAN) {
 		t.Errorf("status %d (Content-Encoding now %q): the app gunzips the PAN out of the answer", w.Code, w.Header().Values("Content-Encoding"))
 	}
 }

@@ -200,7 +200,7 @@ func TestAdv3HexIDsInBody(t *testing.T) {
 // ---------- B: leaks ----------
 
 // B1. A CVC in text inside a parsed body. For a body cardproxy does not
-// parse, cvcInText refuses "cvc=737"; inside a JSON string value or a form
+// parse, textscan.CVCByName refuses "cvc=737"; inside a JSON string value or a form
 // value it is never looked for. Real patterns: Adyen/Magento stateData
 // (JSON in a JSON string: PHP json_decode($additional_data['stateData'])),
 // jQuery $.post(url, {form: $form.serialize()}) (a form in a form value:

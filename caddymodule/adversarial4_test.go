@@ -14,14 +14,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 const adv4PAN = "4111111111111111"
 
 // F1. A numeric string that every number parser reads as the PAN: exponent
 // form, or a decimal whose nearest double is the PAN. detectValue reads JSON
-// *numbers* this way (FromJSONNumber, asDouble) but not strings or form
+// *numbers* this way (FromJSONNumber, textscan.AsDouble) but not strings or form
 // values, which PHP treats as numeric strings ((int), intval, +0,
 // filter_var FILTER_VALIDATE_FLOAT), JS reads with Number/parseFloat and
 // Python with float().
@@ -98,7 +99,7 @@ func TestAdv4QuerySemicolonRidesThreeDSExemption(t *testing.T) {
 	}
 }
 
-// F5. cvcInText needs the CVC stem at a word start: compound names that
+// F5. textscan.CVCByName needs the CVC stem at a word start: compound names that
 // cvcNames itself lists (cardcvc, cardsecuritycode, cc_cid) or that SDKs use
 // (cardVerificationValue, ccCvv) are missed in text bodies (XML!), values
 // holding JSON, and the query.
@@ -125,7 +126,7 @@ func TestAdv4CVCCompoundNamesInText(t *testing.T) {
 // app trims it and the egress detokenizes it as the shopper's card.
 func TestAdv4PreservingTokenTrimmedByApp(t *testing.T) {
 	hs := newHarness(t, func(h *Tokenize) { h.Format = "preserve_last4" })
-	toks, err := hs.store.Tokenize(context.Background(), hs.tn, vault.FormatPreserveLast4, []vault.Card{{PAN: "5555555555554444"}})
+	toks, err := hs.store.Tokenize(context.Background(), hs.tn, token.FormatPreserveLast4, []card.Card{{PAN: "5555555555554444"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestAdv4InvisibleBidiGroups(t *testing.T) {
 	}
 }
 
-// F10. decodeText reads at most 8 digits of a numeric character reference;
+// F10. textscan.Unescape reads at most 8 digits of a numeric character reference;
 // html.unescape (Python), html_entity_decode (PHP) and browsers read any
 // number of leading zeros. "&#0000000099;p_pan_…" decodes to a token.
 func TestAdv4TokenBehindLongCharRef(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 func adv8Send(t *testing.T, hs *harness, method, target, ctype, body string) (int, int, string) {
@@ -49,7 +49,7 @@ func TestAdv8PreservingTokenInPath(t *testing.T) {
 	on := true
 	hs.h.app.PreservingTokens = &on
 	tok := "0412345678901234"
-	if !vault.IsPreservingToken(tok) {
+	if !token.IsPreserving(tok) {
 		t.Fatal("not preserving-shaped")
 	}
 	if code, called, _ := adv8Send(t, hs, "GET", "/pay?saved="+tok, "", ""); called > 0 {

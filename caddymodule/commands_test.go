@@ -9,6 +9,8 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -68,7 +70,7 @@ func TestVaultCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Tokenize(t.Context(), "shop", vault.FormatOpaque, []vault.Card{{PAN: "4111111111111111"}}); err != nil {
+	if _, err := s.Tokenize(t.Context(), "shop", token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}}); err != nil {
 		t.Fatalf("store after vault-init: %v", err)
 	}
 	code, out, err := runCommand(t, "vault-sweep", append(args, "--tenant", "shop")...)

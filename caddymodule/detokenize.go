@@ -21,6 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/httpbody"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/textscan"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -87,8 +91,8 @@ type Detokenize struct {
 	tenant   string
 	upstream *url.URL
 	client   *http.Client
-	rules    []rule
-	preset   Preset
+	rules    fieldmap.Rules
+	preset   fieldmap.Preset
 	apiKey   string
 	logger   *zap.Logger
 	metrics  *egressMetrics
@@ -129,7 +133,7 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 		d.RelayTTL = caddy.Duration(10 * time.Minute)
 	}
 	if d.Preset != "" {
-		p, ok := Presets[d.Preset]
+		p, ok := fieldmap.Presets[d.Preset]
 		if !ok {
 			return fmt.Errorf("card_detokenize: unknown preset %q (have multisafepay, adyen, stripe, checkout)", d.Preset)
 		}
@@ -189,11 +193,8 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 		Timeout:       time.Duration(d.Timeout),
 	}
 
-	both := func(a, b []string) []string { return append(append([]string{}, a...), b...) }
-	p := d.preset
-	d.rules = compileRules(fieldSet{PAN: both(p.PAN, d.PAN), CVC: both(p.CVC, d.CVC), Expiry: both(p.Expiry, d.Expiry),
-		ExpiryMonth: both(p.ExpiryMonth, d.ExpiryMonth), ExpiryYear: both(p.ExpiryYear, d.ExpiryYear),
-		Holder: both(p.Holder, d.Holder)}, nil)
+	d.rules = fieldmap.Compile(d.preset.Fields.Plus(fieldmap.Set{PAN: d.PAN, CVC: d.CVC, Expiry: d.Expiry,
+		ExpiryMonth: d.ExpiryMonth, ExpiryYear: d.ExpiryYear, Holder: d.Holder}), nil)
 	if d.Relay3DS != "" {
 		ru, err := url.Parse(d.Relay3DS)
 		if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
@@ -220,18 +221,18 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 // called.
 func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	reqID := requestID(r)
-	body, herr := d.readBody(r)
+	body, herr := d.readRequest(r)
 	if herr != nil {
 		return d.refuse(w, r, reqID, herr)
 	}
-	if hasToken(r.URL.RawQuery) {
+	if textscan.HasToken(r.URL.RawQuery) {
 		return d.refuse(w, r, reqID, errOutsideCardField("the query string"))
 	}
 	out := body
 	var audit []auditEntry
 	var sent secrets
 	if len(body) > 0 {
-		var err *httpError
+		var err *refusal.Error
 		out, audit, sent, err = d.detokenizeBody(r, body)
 		for _, a := range audit {
 			d.logAudit(r, reqID, a)
@@ -245,7 +246,7 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	defer cancel()
 	up, err := d.outbound(ctx, r, out)
 	if err != nil {
-		return d.refuse(w, r, reqID, &httpError{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error()})
+		return d.refuse(w, r, reqID, refusal.New(refusal.BadRequest, err.Error()))
 	}
 	resp, err := d.client.Do(up)
 	if err != nil {
@@ -254,20 +255,19 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 		// the upstream host only.
 		d.logger.Error("PSP request failed", zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID),
 			zap.Bool("timeout", errors.Is(err, context.DeadlineExceeded)))
-		return writeError(w, &httpError{Status: http.StatusBadGateway, Code: "psp_unreachable",
-			Message: "the payment provider could not be reached; the request may not have been processed. Check the order status before retrying."})
+		return refusal.New(refusal.PSPUnreachable, "the payment provider could not be reached; the request may not have been processed. Check the order status before retrying.").Write(w)
 	}
 	defer resp.Body.Close()
 	d.metrics.requests.WithLabelValues("forwarded").Inc()
 	return d.relayResponse(w, r, resp, reqID, sent)
 }
 
-func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *httpError) error {
-	d.metrics.requests.WithLabelValues(e.Code).Inc()
-	d.logger.Warn("egress request refused", zap.String("code", e.Code), zap.Int("status", e.Status),
+func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *refusal.Error) error {
+	d.metrics.requests.WithLabelValues(string(e.Code)).Inc()
+	d.logger.Warn("egress request refused", zap.String("code", string(e.Code)), zap.Int("status", e.Status()),
 		zap.String("reason", maskLog(e.Message)), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
-		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("cause", maskErr(e.cause)))
-	return writeError(w, e)
+		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("cause", maskErr(e.Cause)))
+	return e.Write(w)
 }
 
 func requestID(r *http.Request) string {
@@ -279,15 +279,14 @@ func requestID(r *http.Request) string {
 	return ""
 }
 
-func (d *Detokenize) readBody(r *http.Request) ([]byte, *httpError) {
+func (d *Detokenize) readRequest(r *http.Request) ([]byte, *refusal.Error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
-		return nil, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_encoding",
-			Message: fmt.Sprintf("Content-Encoding %q on egress requests is not supported; send the PSP request uncompressed", enc)}
+		return nil, refusal.New(refusal.UnsupportedContentEncoding, fmt.Sprintf("Content-Encoding %q on egress requests is not supported; send the PSP request uncompressed", enc))
 	}
-	return readBody(r, d.MaxBody)
+	return httpbody.Read(r, d.MaxBody)
 }
 
 func (d *Detokenize) logAudit(r *http.Request, reqID string, a auditEntry) {

@@ -21,7 +21,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/pspsim"
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -135,7 +137,7 @@ func (e *egress) do(t *testing.T, r *http.Request) *httptest.ResponseRecorder {
 func (e *egress) tokens(t *testing.T, pan, expiry, holder, cvc string) (string, string) {
 	t.Helper()
 	ctx := context.Background()
-	toks, err := e.store.Tokenize(ctx, e.tn, vault.FormatOpaque, []vault.Card{{PAN: pan, Expiry: expiry, Holder: holder}})
+	toks, err := e.store.Tokenize(ctx, e.tn, token.FormatOpaque, []card.Card{{PAN: pan, Expiry: expiry, Holder: holder}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +317,7 @@ func TestEgressRefusals(t *testing.T) {
 	otherTok, _ := other.tokens(t, "5500000000000004", "", "", "")
 
 	// An expired record, written as the store writes it.
-	expired := vault.PANPrefix + "EXPIREDEXPIREDEXPIRED000"
+	expired := token.PANPrefix + "EXPIREDEXPIREDEXPIRED000"
 	if _, err := e.store.Client().Logical().Write("cardproxy/data/"+e.tn+"/pan/"+expired,
 		map[string]any{"data": map[string]any{"ct": "vault:v1:x", "expires_at": 1}}); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/textscan"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 // Every request shape of the fail-closed review (and variants) either has
@@ -20,7 +22,7 @@ func TestIngressFailsClosed(t *testing.T) {
 	// A legacy field with format-preserving tokens: their shape is refused
 	// everywhere else.
 	hs := newHarness(t, func(h *Tokenize) { h.FieldFormats = map[string]string{"legacy_pan": "preserve_last4"} })
-	victim, err := hs.store.Tokenize(context.Background(), hs.tn, vault.FormatOpaque, []vault.Card{{PAN: "5555555555554444"}})
+	victim, err := hs.store.Tokenize(context.Background(), hs.tn, token.FormatOpaque, []card.Card{{PAN: "5555555555554444"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,16 +221,16 @@ func TestCVCInText(t *testing.T) {
 		`cvc=73`: false, `cvc=73912`: false, `rcvd: 1234`: false, `postcode 1234`: false, `zip code: 1234`: false,
 		`amount=739`: false, `cv.pdf 123`: false,
 	} {
-		if got := cvcInText(s); got != want {
-			t.Errorf("cvcInText(%q) = %v, want %v", s, got, want)
+		if got := textscan.CVCByName(s); got != want {
+			t.Errorf("textscan.CVCByName(%q) = %v, want %v", s, got, want)
 		}
 	}
 	for s, want := range map[string]bool{
 		"x 0123456789011111 y": true, "0123-4567-8901-1111": true, "10123456789011111": false,
 		"a=0400000000001234;": true, "0400 000": false, "0123456789080": false, // passes Luhn: no token
 	} {
-		if got := hasPreservingRun(s, false); got != want {
-			t.Errorf("hasPreservingRun(%q) = %v, want %v", s, got, want)
+		if got := textscan.PreservingRun(s, false); got != want {
+			t.Errorf("textscan.PreservingRun(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

@@ -9,12 +9,15 @@ import (
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
 	"github.com/cardproxy/cardproxy/card"
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/httpbody"
+	"github.com/cardproxy/cardproxy/textscan"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 // FuzzIngress drives the whole ingress (real Vault) with arbitrary method,
 // Content-Type and body, and asserts the promise: whatever it forwards holds
-// none of the card numbers the request carried (as textCards counts them, in
+// none of the card numbers the request carried (as textscan.Cards counts them, in
 // any reading; in any representation card.FindLoose decodes) and no
 // cardproxy token but those it issued; whatever it refuses is a 4xx with a
 // code (or 503 with Vault away), never a crash.
@@ -41,11 +44,11 @@ func FuzzIngress(f *testing.F) {
 			return
 		}
 		// The card numbers cardproxy counts in the request, in every
-		// reading of it (textCards: as people type them, not digits inside
+		// reading of it (textscan.Cards: as people type them, not digits inside
 		// identifiers).
 		var pans []string
-		for _, t := range textReadings(string(body)) {
-			textCards(t, func(h card.Hit) bool { pans = append(pans, h.PAN); return true })
+		for _, t := range textscan.Readings(string(body)) {
+			textscan.Cards(t, func(h card.Hit) bool { pans = append(pans, h.PAN); return true })
 		}
 		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		r.Method = method
@@ -60,8 +63,8 @@ func FuzzIngress(f *testing.F) {
 			return
 		}
 		out := string(app.body)
-		if mediaKind(essence(ct)) == kindForm {
-			if fs, err := bodyrewrite.ScanForm(body, bodyrewrite.DefaultLimits); err == nil && is3DSReturn(fs) {
+		if httpbody.MediaKind(httpbody.Essence(ct)) == httpbody.Form {
+			if fs, err := bodyrewrite.ScanForm(body, bodyrewrite.DefaultLimits); err == nil && fieldmap.Is3DSReturn(fs) {
 				return // a 3-D Secure return passes byte for byte by design
 			}
 		}
@@ -69,7 +72,7 @@ func FuzzIngress(f *testing.F) {
 			t.Fatalf("a card number of the request reached the app")
 		}
 		issued := app.header.Get("Cardproxy-Card-Token") + "," + app.header.Get("Cardproxy-Cvc-Token")
-		for _, tok := range vault.TokenPattern.FindAllString(decodeText(out), -1) {
+		for _, tok := range token.Pattern.FindAllString(textscan.Unescape(out), -1) {
 			if !strings.Contains(issued, tok) {
 				t.Fatalf("a token cardproxy did not issue reached the app")
 			}

@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
 	"github.com/cardproxy/cardproxy/card"
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/textscan"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 // The checks below look at text the way the most lenient app would read it:
@@ -17,90 +19,33 @@ import (
 // full-width, next to other digits), tokens after percent-, '+'-, \u- and
 // HTML-decoding. They refuse; they never rewrite.
 
-// threeDSFields are the fields of a 3-D Secure or PSP return (the shopper's
-// browser posting the ACS's answer back to the shop). A flat form made of
-// these fields only is a 3-D Secure return: it passes byte for byte, without
-// auto-detect (a numeric MD can pass Luhn). Anywhere else these names mean
-// nothing.
-var threeDSFields = map[string]bool{}
-
-func init() {
-	for _, n := range []string{"PaRes", "PaReq", "MD", "TermUrl", "cres", "creq", "threeDSSessionData",
-		"redirectResult", "transactionid", "payload", "payment_intent", "payment_intent_client_secret",
-		"cko-session-id"} {
-		threeDSFields[strings.ToLower(n)] = true
-	}
-}
-
-func is3DSName(name string) bool { return threeDSFields[strings.ToLower(name)] }
-
-// numeric reports whether v is a number, spaces and dashes allowed: the only
-// kind of 3-D Secure return value exempt from the card checks (an MD can be
-// numeric and pass Luhn; free text in a 3DS-named field gets no exemption).
-func numeric(v string) bool {
-	_, ok := card.Normalize(strings.TrimSpace(v))
-	return ok
-}
-
-// is3DSReturn reports whether a body is a 3-D Secure return: a form whose
-// fields all are top-level 3-D Secure fields.
-func is3DSReturn(fields []bodyrewrite.Field) bool {
-	if len(fields) == 0 {
-		return false
-	}
-	for i := range fields {
-		f := &fields[i]
-		if f.Enc != bodyrewrite.Form || len(f.Path) != 1 || len(f.Readings()) > 1 || !is3DSName(f.Path[0]) {
-			return false
-		}
-	}
-	return true
-}
-
-// hasToken reports whether s, decoded, holds an opaque cardproxy token.
-func hasToken(s string) bool { return vault.ContainsToken(s) || vault.ContainsToken(decodeText(s)) }
-
-// isPreservingToken reports whether a whole value, decoded and without
-// separators, has the shape of a format-preserving token.
-func isPreservingToken(v string) bool {
-	// Whatever trim() an app applies: PHP's strips NUL, Python's the
-	// control characters \x1c–\x1f; invisible format characters too.
-	d, ok := card.Normalize(strings.TrimFunc(decodeText(v), func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
-	}))
-	return ok && vault.IsPreservingToken(d)
-}
-
-func errToken(where string) *httpError {
-	return &httpError{Status: http.StatusBadRequest, Code: "token_not_allowed",
-		Message: where + " carries a cardproxy token; tokens are issued by cardproxy and cannot be submitted by clients"}
+func errToken(where string) *refusal.Error {
+	return refusal.New(refusal.TokenNotAllowed, where+" carries a cardproxy token; tokens are issued by cardproxy and cannot be submitted by clients")
 }
 
 // checkText refuses text holding a card number or a token.
-func checkText(s, where string) *httpError {
-	for _, t := range textReadings(s) {
-		if textCard(t) {
-			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_text",
-				Message: where + " holds a card number that is not the field's whole value; cardproxy only replaces whole values, so the request was refused"}
+func checkText(s, where string) *refusal.Error {
+	for _, t := range textscan.Readings(s) {
+		if textscan.HasCard(t) {
+			return refusal.New(refusal.CardNumberInText, where+" holds a card number that is not the field's whole value; cardproxy only replaces whole values, so the request was refused")
 		}
-		if vault.ContainsToken(t) {
+		if token.Contains(t) {
 			return errToken(where)
 		}
-		if cvcInText(t) {
+		if textscan.CVCByName(t) {
 			return errCVCInText(where)
 		}
 	}
 	return nil
 }
 
-func errCVCInText(where string) *httpError {
-	return &httpError{Status: http.StatusBadRequest, Code: "cvc_in_text",
-		Message: where + " holds a CVC next to a CVC name (e.g. cvc=123 inside a value); cardproxy only replaces whole CVC fields, so the request was refused"}
+func errCVCInText(where string) *refusal.Error {
+	return refusal.New(refusal.CVCInText, where+" holds a CVC next to a CVC name (e.g. cvc=123 inside a value); cardproxy only replaces whole CVC fields, so the request was refused")
 }
 
 // checkName refuses a field whose name (JSON key, form or part name)
 // carries card data: a name cannot be tokenized.
-func checkName(f *bodyrewrite.Field, pres bool) *httpError {
+func checkName(f *bodyrewrite.Field, pres bool) *refusal.Error {
 	var name string
 	switch {
 	case len(f.Path) == 0:
@@ -110,23 +55,21 @@ func checkName(f *bodyrewrite.Field, pres bool) *httpError {
 	default:
 		name = strings.Join(f.Path, "[")
 	}
-	if textCard(name) || card.Contains(name, card.Known) || hasToken(name) || cvcInText(name) || (pres && isPreservingToken(name)) {
-		return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_field_name",
-			Message: "a field name carries a card number or a cardproxy token; names cannot be tokenized, so the request was refused"}
+	if textscan.HasCard(name) || card.Contains(name, card.Known) || textscan.HasToken(name) || textscan.CVCByName(name) || (pres && textscan.IsPreservingToken(name)) {
+		return refusal.New(refusal.CardDataInFieldName, "a field name carries a card number or a cardproxy token; names cannot be tokenized, so the request was refused")
 	}
 	return nil
 }
 
 // checkUnparsed refuses a body cardproxy does not parse (text/plain, XML,
 // octet-stream, no Content-Type, …) when it carries card data in any form.
-func checkUnparsed(body []byte, pres bool) *httpError {
+func checkUnparsed(body []byte, pres bool) *refusal.Error {
 	s := string(body)
-	refuse := func() *httpError {
-		return &httpError{Status: http.StatusUnsupportedMediaType, Code: "card_data_in_unparsed_body",
-			Message: "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data (a card number, a CVC) or a cardproxy token; send card data as JSON or a form"}
+	refuse := func() *refusal.Error {
+		return refusal.New(refusal.CardDataInUnparsedBody, "the body is not JSON, a URL-encoded form or multipart/form-data, and it carries what looks like card data (a card number, a CVC) or a cardproxy token; send card data as JSON or a form")
 	}
-	for _, t := range textReadings(s) {
-		if textCard(t) || vault.ContainsToken(t) || (pres && preservingIn(t, false)) || cvcInText(t) {
+	for _, t := range textscan.Readings(s) {
+		if textscan.HasCard(t) || token.Contains(t) || (pres && textscan.PreservingIn(t, false)) || textscan.CVCByName(t) {
 			return refuse()
 		}
 	}
@@ -137,33 +80,31 @@ func checkUnparsed(body []byte, pres bool) *httpError {
 // the query into the form: Go's FormValue, PHP's $_REQUEST, Flask's
 // request.values) or a token. 3-D Secure return parameters and ignored
 // fields may hold numbers that pass Luhn.
-func (t *Tokenize) checkQuery(q string) *httpError {
+func (t *Tokenize) checkQuery(q string) *refusal.Error {
 	if q == "" {
 		return nil
 	}
 	// Split as apps do: on '&' only (a ';' stays inside the value).
 	for _, pair := range strings.Split(q, "&") {
 		name, val, _ := strings.Cut(pair, "=")
-		if hasToken(pair) || (t.app.preservingTokens() && hasPreservingRun(pair, true)) {
+		if textscan.HasToken(pair) || (t.app.preservingTokens() && textscan.PreservingRun(pair, true)) {
 			return errToken("the query string")
 		}
-		dn := decodeText(name)
-		f, _ := queryField(dn, decodeText(val))
-		if role := t.roleOf(f); role.rank() == 3 && strings.TrimSpace(f.Value) != "" {
+		dn := textscan.Unescape(name)
+		f, _ := queryField(dn, textscan.Unescape(val))
+		if role := t.roleOf(f); role.Secret() && strings.TrimSpace(f.Value) != "" {
 			// Go's FormValue, PHP's $_REQUEST and Flask's request.values
 			// merge the query into the form: a card field there is one.
-			return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_query",
-				Message: fmt.Sprintf("the query string has a value for the card field %q; card data goes in the request body, never in a URL", safeName(&f))}
-		} else if role == roleIgnore || (is3DSName(dn) && numeric(decodeText(val))) {
+			return refusal.New(refusal.CardDataInQuery, fmt.Sprintf("the query string has a value for the card field %q; card data goes in the request body, never in a URL", safeName(&f)))
+		} else if role == fieldmap.Ignore || (fieldmap.Is3DSName(dn) && fieldmap.Numeric(textscan.Unescape(val))) {
 			continue // an ignored field, or a numeric 3-D Secure return value
 		}
-		if cvcInText(decodeText(pair)) {
+		if textscan.CVCByName(textscan.Unescape(pair)) {
 			return errCVCInText("the query string")
 		}
-		_, num := numericCard(decodeOnce(val))
-		if num || cardInToken(pair) || cardInToken(val) {
-			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_query",
-				Message: "the query string carries a card number; card data goes in the request body, never in a URL"}
+		_, num := textscan.NumericCard(textscan.UnescapeOnce(val))
+		if num || textscan.CardInValue(pair) || textscan.CardInValue(val) {
+			return refusal.New(refusal.CardNumberInQuery, "the query string carries a card number; card data goes in the request body, never in a URL")
 		}
 	}
 	return nil
@@ -181,18 +122,17 @@ func queryField(name, value string) (bodyrewrite.Field, error) {
 // checkRequestLine refuses a card number or token in the method or the
 // Host (Go keeps Host out of r.Header; reverse_proxy passes it on and adds
 // X-Forwarded-Host, and every access log records both).
-func checkRequestLine(r *http.Request, pres bool) *httpError {
+func checkRequestLine(r *http.Request, pres bool) *refusal.Error {
 	vals := []string{r.Method, r.Host}
 	if r.TLS != nil {
 		vals = append(vals, r.TLS.ServerName) // logged by Caddy (request>tls>server_name)
 	}
 	for _, v := range vals {
-		if hasToken(v) || (pres && hasPreservingRun(v, true)) {
+		if textscan.HasToken(v) || (pres && textscan.PreservingRun(v, true)) {
 			return errToken("the request line or Host")
 		}
-		if cardInToken(v) {
-			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
-				Message: "the method or the Host header carries a card number; card data goes in the request body only"}
+		if textscan.CardInValue(v) {
+			return refusal.New(refusal.CardNumberInHeader, "the method or the Host header carries a card number; card data goes in the request body only")
 		}
 	}
 	return nil
@@ -200,48 +140,43 @@ func checkRequestLine(r *http.Request, pres bool) *httpError {
 
 // checkPath refuses a URL path that carries a card number or a token (apps
 // log paths and route on their segments).
-func checkPath(p string, pres bool) *httpError {
-	if hasToken(p) || (pres && hasPreservingRun(p, true)) {
+func checkPath(p string, pres bool) *refusal.Error {
+	if textscan.HasToken(p) || (pres && textscan.PreservingRun(p, true)) {
 		return errToken("the URL path")
 	}
-	if cardInToken(p) {
-		return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_path",
-			Message: "the URL path carries a card number; card data goes in the request body, never in a URL"}
+	if textscan.CardInValue(p) {
+		return refusal.New(refusal.CardNumberInPath, "the URL path carries a card number; card data goes in the request body, never in a URL")
 	}
 	return nil
 }
 
 // checkHeaders refuses request headers that carry a card number or a token,
 // or a CVC in a cookie or header named like a CVC field.
-func checkHeaders(h http.Header, pres bool) *httpError {
+func checkHeaders(h http.Header, pres bool) *refusal.Error {
 	for _, c := range (&http.Request{Header: h}).Cookies() {
-		if cvcNames[cvcName(c.Name)] && vault.ValidCVC(strings.Trim(c.Value, `" `)) {
-			return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_header",
-				Message: "a cookie named like a CVC field carries a CVC; card data goes in the request body only"}
+		if fieldmap.IsCVCName(c.Name) && card.ValidCVC(strings.Trim(c.Value, `" `)) {
+			return refusal.New(refusal.CardDataInHeader, "a cookie named like a CVC field carries a CVC; card data goes in the request body only")
 		}
-		if _, num := numericCard(decodeOnce(c.Value)); num || cardInToken(c.Value) {
-			return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
-				Message: "a cookie carries a card number; card data goes in the request body only"}
+		if _, num := textscan.NumericCard(textscan.UnescapeOnce(c.Value)); num || textscan.CardInValue(c.Value) {
+			return refusal.New(refusal.CardNumberInHeader, "a cookie carries a card number; card data goes in the request body only")
 		}
 	}
 	for k, vs := range h {
-		if name := strings.TrimPrefix(strings.ToLower(k), "x-"); cvcNames[cvcName(name)] {
+		if name := strings.TrimPrefix(strings.ToLower(k), "x-"); fieldmap.IsCVCName(name) {
 			for _, v := range vs {
-				if vault.ValidCVC(strings.TrimSpace(v)) {
-					return &httpError{Status: http.StatusBadRequest, Code: "card_data_in_header",
-						Message: "a header named like a CVC field carries a CVC; card data goes in the request body only"}
+				if card.ValidCVC(strings.TrimSpace(v)) {
+					return refusal.New(refusal.CardDataInHeader, "a header named like a CVC field carries a CVC; card data goes in the request body only")
 				}
 			}
 		}
 		for _, v := range append([]string{k}, vs...) {
-			if cvcInText(decodeText(v)) {
+			if textscan.CVCByName(textscan.Unescape(v)) {
 				return errCVCInText("a request header")
 			}
-			if cardInToken(v) {
-				return &httpError{Status: http.StatusBadRequest, Code: "card_number_in_header",
-					Message: "a request header carries a card number; card data goes in the request body only"}
+			if textscan.CardInValue(v) {
+				return refusal.New(refusal.CardNumberInHeader, "a request header carries a card number; card data goes in the request body only")
 			}
-			if hasToken(v) || (pres && hasPreservingRun(v, true)) {
+			if textscan.HasToken(v) || (pres && textscan.PreservingRun(v, true)) {
 				return errToken("a request header")
 			}
 		}
@@ -254,7 +189,7 @@ func checkHeaders(h http.Header, pres bool) *httpError {
 // lie inside a value cardproxy replaces, or in an ignored field or a 3-D
 // Secure return. Anything else — in a name, in multipart part headers, in
 // the literal text of an escape — is refused before any Vault work.
-func residualCheck(body []byte, fields []bodyrewrite.Field, p *plan, allowed func(*bodyrewrite.Field) bool) *httpError {
+func residualCheck(body []byte, fields []bodyrewrite.Field, p *plan, allowed func(*bodyrewrite.Field) bool) *refusal.Error {
 	var spans [][2]int
 	for _, g := range p.pans {
 		for _, f := range g.fields {
@@ -268,15 +203,14 @@ func residualCheck(body []byte, fields []bodyrewrite.Field, p *plan, allowed fun
 			spans = append(spans, [2]int{s, e})
 		}
 	}
-	var herr *httpError
-	textCards(string(body), func(h card.Hit) bool {
+	var herr *refusal.Error
+	textscan.Cards(string(body), func(h card.Hit) bool {
 		for _, sp := range spans {
 			if h.Start >= sp[0] && h.End <= sp[1] {
 				return true
 			}
 		}
-		herr = &httpError{Status: http.StatusBadRequest, Code: "card_data_left",
-			Message: "the body holds a card number outside any value cardproxy can replace (e.g. in a field name, a part header or an escape sequence); nothing was forwarded"}
+		herr = refusal.New(refusal.CardDataLeft, "the body holds a card number outside any value cardproxy can replace (e.g. in a field name, a part header or an escape sequence); nothing was forwarded")
 		return false
 	})
 	return herr
@@ -285,21 +219,20 @@ func residualCheck(body []byte, fields []bodyrewrite.Field, p *plan, allowed fun
 // finalCheck runs on the body about to go to the app, whatever the field
 // rules decided: none of the card numbers this request carried may be left
 // in it in any representation, and no token but those just issued.
-func finalCheck(out []byte, p *plan, res *result) *httpError {
+func finalCheck(out []byte, p *plan, res *result) *refusal.Error {
 	s := string(out)
 	pans := make([]string, 0, len(p.pans))
 	for _, g := range p.pans {
 		pans = append(pans, g.pan)
 	}
 	if card.ContainsLoose(s, card.OneOf(pans...)) {
-		return &httpError{Status: http.StatusBadRequest, Code: "card_data_left",
-			Message: "a card number of this request is also where cardproxy cannot replace it (e.g. in free text or escaped); nothing was forwarded"}
+		return refusal.New(refusal.CardDataLeft, "a card number of this request is also where cardproxy cannot replace it (e.g. in free text or escaped); nothing was forwarded")
 	}
 	issued := map[string]bool{}
 	for _, tok := range res.tokens {
 		issued[tok] = true
 	}
-	for _, tok := range vault.TokenPattern.FindAllString(decodeText(s), -1) {
+	for _, tok := range token.Pattern.FindAllString(textscan.Unescape(s), -1) {
 		if !issued[tok] {
 			return errToken("the request")
 		}

@@ -183,12 +183,12 @@ func TestCaddyEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(seen[0].Body, &order); err != nil {
 		t.Fatal(err)
 	}
-	c, _, err := store.Detokenize(t.Context(), tn, order.GatewayInfo.CardNumber)
+	c, err := store.Detokenize(t.Context(), tn, order.GatewayInfo.CardNumber)
 	if err != nil || c.PAN != "4111111111111111" {
 		t.Fatalf("json order token: %v", err)
 	}
 	v, _ := url.ParseQuery(string(seen[1].Body))
-	c, _, err = store.Detokenize(t.Context(), tn, v.Get("payment[cc_number]"))
+	c, err = store.Detokenize(t.Context(), tn, v.Get("payment[cc_number]"))
 	if err != nil || c.PAN != "4761340000000019" {
 		t.Fatalf("form token: %v", err)
 	}

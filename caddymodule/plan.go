@@ -3,26 +3,27 @@ package caddymodule
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
 	"github.com/cardproxy/cardproxy/card"
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/textscan"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 // panGroup is one distinct card in the body (the same PAN in several fields
 // is one card) and the fields that hold it.
 type panGroup struct {
 	pan    string
-	format vault.Format
+	format token.Format
 	fields []*bodyrewrite.Field
 	parent string
-	vault.Card
-	token vault.Token
+	card.Card
+	token token.Issued
 }
 
 type cvcGroup struct {
@@ -42,11 +43,11 @@ type plan struct {
 
 type fieldFormat struct {
 	pat    bodyrewrite.Pattern
-	format vault.Format
+	format token.Format
 }
 
 // formatOf is the token format for a PAN found at path.
-func (t *Tokenize) formatOf(path []string) vault.Format {
+func (t *Tokenize) formatOf(path []string) token.Format {
 	for _, ff := range t.formats {
 		if ff.pat.Match(path) {
 			return ff.format
@@ -58,11 +59,11 @@ func (t *Tokenize) formatOf(path []string) vault.Format {
 // plan decides what each field is, refusing token injection, card data it
 // could not replace, invalid card fields and requests over the limits.
 // Error messages name fields (masked), never values.
-func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
+func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *refusal.Error) {
 	p := &plan{expiry: map[string]string{}, month: map[string]string{}, year: map[string]string{}, holders: map[string]string{}}
 	panIdx := map[string]*panGroup{}
 	cvcIdx := map[string]*cvcGroup{}
-	threeDS := is3DSReturn(fields)
+	threeDS := fieldmap.Is3DSReturn(fields)
 	pres := t.app.preservingTokens()
 	for i := range fields {
 		f := &fields[i]
@@ -78,38 +79,36 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 			if herr := checkText(f.Value, "file upload "+safeName(f)); herr != nil {
 				return nil, herr
 			}
-			if pres && hasPreservingRun(f.Value, false) {
+			if pres && textscan.PreservingRun(f.Value, false) {
 				return nil, errToken("file upload " + safeName(f))
 			}
 			continue
 		}
 		v := strings.TrimSpace(f.Value)
-		if f.Kind != bodyrewrite.Other && (hasToken(v) || (pres && isPreservingToken(v))) {
+		if f.Kind != bodyrewrite.Other && (textscan.HasToken(v) || (pres && textscan.IsPreservingToken(v))) {
 			return nil, errToken(fmt.Sprintf("field %q", safeName(f)))
 		}
 		role := t.roleOf(*f)
-		if f.Kind == bodyrewrite.Other && role != roleNone {
+		if f.Kind == bodyrewrite.Other && role != fieldmap.None {
 			continue // null / true / false in a card field: nothing to protect
 		}
 		switch role {
-		case rolePAN:
+		case fieldmap.PAN:
 			if v == "" {
 				continue
 			}
 			pan, ok := panValue(f, v)
 			if !ok || !card.Valid(pan) {
-				return nil, &httpError{Status: http.StatusBadRequest, Code: "invalid_card_number",
-					Message: fmt.Sprintf("field %q is not a valid card number (12–19 digits, spaces or dashes allowed, Luhn check)", safeName(f))}
+				return nil, refusal.New(refusal.InvalidCardNumber, fmt.Sprintf("field %q is not a valid card number (12–19 digits, spaces or dashes allowed, Luhn check)", safeName(f)))
 			}
 			addPAN(p, panIdx, pan, t.formatOf(f.Path), f)
 			continue
-		case roleCVC:
+		case fieldmap.CVC:
 			if v == "" {
 				continue
 			}
-			if !vault.ValidCVC(v) {
-				return nil, &httpError{Status: http.StatusBadRequest, Code: "invalid_cvc",
-					Message: fmt.Sprintf("field %q is not a valid CVC (3 or 4 digits)", safeName(f))}
+			if !card.ValidCVC(v) {
+				return nil, refusal.New(refusal.InvalidCVC, fmt.Sprintf("field %q is not a valid CVC (3 or 4 digits)", safeName(f)))
 			}
 			g := cvcIdx[v]
 			if g == nil {
@@ -119,18 +118,18 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 			}
 			g.fields = append(g.fields, f)
 			continue
-		case roleExpiry:
+		case fieldmap.Expiry:
 			p.expiry[f.Parent()] = v
-		case roleExpiryMonth:
+		case fieldmap.ExpiryMonth:
 			p.month[f.Parent()] = v
-		case roleExpiryYear:
+		case fieldmap.ExpiryYear:
 			p.year[f.Parent()] = v
-		case roleHolder:
+		case fieldmap.Holder:
 			p.holders[f.Parent()] = v
-		case roleIgnore:
+		case fieldmap.Ignore:
 			continue
-		case roleNone:
-			if threeDS && numeric(v) {
+		case fieldmap.None:
+			if threeDS && fieldmap.Numeric(v) {
 				continue // a numeric 3-D Secure return value (MD): byte for byte
 			}
 			if t.auto {
@@ -148,26 +147,23 @@ func (t *Tokenize) plan(fields []bodyrewrite.Field) (*plan, *httpError) {
 		if herr := checkText(f.Value, fmt.Sprintf("field %q", safeName(f))); herr != nil {
 			return nil, herr
 		}
-		if _, ok := detectValue(f, v); ok && role != roleIgnore {
-			return nil, &httpError{Status: http.StatusBadRequest, Code: "card_number_in_text",
-				Message: fmt.Sprintf("field %q holds a card number but is not a card field (auto_detect is off); name it with pan or turn auto_detect on", safeName(f))}
+		if _, ok := detectValue(f, v); ok && role != fieldmap.Ignore {
+			return nil, refusal.New(refusal.CardNumberInText, fmt.Sprintf("field %q holds a card number but is not a card field (auto_detect is off); name it with pan or turn auto_detect on", safeName(f)))
 		}
-		if !t.auto && role == roleNone && namedLikeCVC(f) && vault.ValidCVC(v) {
+		if !t.auto && role == fieldmap.None && fieldmap.NamedLikeCVC(f) && card.ValidCVC(v) {
 			return nil, errCVCInText(fmt.Sprintf("field %q (named like a CVC field, not configured as one; auto_detect off)", safeName(f)))
 		}
 	}
 	if len(p.pans) > t.MaxCards {
-		return nil, &httpError{Status: http.StatusBadRequest, Code: "too_many_cards",
-			Message: fmt.Sprintf("the request carries more than %d card numbers (max_cards)", t.MaxCards)}
+		return nil, refusal.New(refusal.TooManyCards, fmt.Sprintf("the request carries more than %d card numbers (max_cards)", t.MaxCards))
 	}
 	if len(p.cvcs) > t.MaxCVCs {
-		return nil, &httpError{Status: http.StatusBadRequest, Code: "too_many_cvcs",
-			Message: fmt.Sprintf("the request carries more than %d CVCs (max_cvcs)", t.MaxCVCs)}
+		return nil, refusal.New(refusal.TooManyCVCs, fmt.Sprintf("the request carries more than %d CVCs (max_cvcs)", t.MaxCVCs))
 	}
 	// Attach expiry and holder to each card: same parent object first; with
 	// a single card, any expiry/holder field in the body.
 	for _, g := range p.pans {
-		g.Card = vault.Card{PAN: g.pan}
+		g.Card = card.Card{PAN: g.pan}
 		g.Expiry = pick(p.expiry, g.parent, len(p.pans) == 1)
 		if g.Expiry == "" {
 			m, y := pick(p.month, g.parent, len(p.pans) == 1), pick(p.year, g.parent, len(p.pans) == 1)
@@ -187,7 +183,7 @@ func panValue(f *bodyrewrite.Field, v string) (string, bool) {
 		if d, ok := card.FromJSONNumber(v); ok {
 			return d, true
 		}
-		return asDouble(v, card.Valid)
+		return textscan.AsDouble(v, card.Valid)
 	}
 	return card.Normalize(v)
 }
@@ -206,37 +202,12 @@ func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
 	}
 	// A JSON number, or a string number parsers read as one
 	// ("4.111111111111111e15").
-	return numericCard(v)
-}
-
-// asDouble reads a number as the double every JavaScript, PHP and Python app
-// parses it into, and returns the first integer reading of 12–19 digits
-// that match accepts: the double's exact value, and the digits JavaScript
-// prints for it (shortest form, zero-padded: 4111111111111117001 prints as
-// 4111111111111117000).
-func asDouble(v string, match func(string) bool) (string, bool) {
-	x, err := strconv.ParseFloat(v, 64)
-	if err != nil || x < 1e11 || x >= 1e19 || x != math.Trunc(x) {
-		return "", false
-	}
-	exact := strconv.FormatFloat(x, 'f', 0, 64)
-	if match(exact) {
-		return exact, true
-	}
-	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
-	digits := strings.Replace(mant, ".", "", 1)
-	e, _ := strconv.Atoi(exp)
-	if n := e + 1; n >= len(digits) && n <= card.MaxLen {
-		if js := digits + strings.Repeat("0", n-len(digits)); match(js) {
-			return js, true
-		}
-	}
-	return "", false
+	return textscan.NumericCard(v)
 }
 
 // addPAN groups fields by card and token format: the same card in two
 // fields of one format gets one token.
-func addPAN(p *plan, idx map[string]*panGroup, pan string, format vault.Format, f *bodyrewrite.Field) {
+func addPAN(p *plan, idx map[string]*panGroup, pan string, format token.Format, f *bodyrewrite.Field) {
 	key := string(format) + "\x00" + pan
 	g := idx[key]
 	if g == nil {
@@ -260,13 +231,13 @@ func pick(m map[string]string, parent string, any bool) string {
 }
 
 // exchange stores the cards and CVCs in Vault and returns the body edits.
-func (t *Tokenize) exchange(ctx context.Context, p *plan) ([]bodyrewrite.Edit, *result, *httpError) {
+func (t *Tokenize) exchange(ctx context.Context, p *plan) ([]bodyrewrite.Edit, *result, *refusal.Error) {
 	res := &result{}
 	var edits []bodyrewrite.Edit
 	// One batch per token format (usually just one).
-	for _, format := range []vault.Format{vault.FormatOpaque, vault.FormatPreserveLast4} {
+	for _, format := range []token.Format{token.FormatOpaque, token.FormatPreserveLast4} {
 		var groups []*panGroup
-		var cards []vault.Card
+		var cards []card.Card
 		for _, g := range p.pans {
 			if g.format == format {
 				groups = append(groups, g)
@@ -344,10 +315,10 @@ func (t *Tokenize) setMetaHeaders(h http.Header, p *plan, res *result) {
 
 // roleOf is an ingress field's role: the field rules under every reading of
 // its name, and with auto-detect, CVC fields recognised by name.
-func (t *Tokenize) roleOf(f bodyrewrite.Field) fieldRole {
-	role := ingressRole(t.rules, &f)
-	if role == roleNone && t.auto && namedLikeCVC(&f) && vault.ValidCVC(strings.TrimSpace(f.Value)) {
-		return roleCVC
+func (t *Tokenize) roleOf(f bodyrewrite.Field) fieldmap.Role {
+	role := t.rules.Ingress(&f)
+	if role == fieldmap.None && t.auto && fieldmap.NamedLikeCVC(&f) && card.ValidCVC(strings.TrimSpace(f.Value)) {
+		return fieldmap.CVC
 	}
 	return role
 }

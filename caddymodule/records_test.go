@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 // A shopper who knows only someone's card number cannot borrow what the card
@@ -101,7 +102,7 @@ func TestPreservingTokensOnlyWhereInUse(t *testing.T) {
 	cap := &capture{answer: `{}`}
 	s, ca := tlsServer(t, cap)
 	e := newEgress(t, s.URL, ca, nil)
-	toks, err := e.store.Tokenize(t.Context(), e.tn, vault.FormatPreserveLast4, []vault.Card{{PAN: "4111111111111111"}})
+	toks, err := e.store.Tokenize(t.Context(), e.tn, token.FormatPreserveLast4, []card.Card{{PAN: "4111111111111111"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/cardproxy/cardproxy/refusal"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -74,7 +75,7 @@ var relayForm = template.Must(template.New("relay").Parse(`<!DOCTYPE html>
 func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		return writeError(w, &httpError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "3-D Secure relay links are opened with GET"})
+		return refusal.New(refusal.MethodNotAllowed, "3-D Secure relay links are opened with GET").Write(w)
 	}
 	id := path.Base(r.URL.Path)
 	hdr := w.Header()

@@ -13,6 +13,10 @@ import (
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
 	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/httpbody"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/textscan"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -49,38 +53,38 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 		for i, v := range vs {
 			vs[i] = mk.mask(v, cvc, &masked)
 			if mk.left(vs[i], cvc) {
-				return d.badGateway(w, reqID, "psp_response_unmaskable", "the payment provider's answer carries this request's card data in a header in a form cardproxy cannot mask; it is withheld")
+				return d.badGateway(w, reqID, refusal.PSPResponseUnmaskable, "the payment provider's answer carries this request's card data in a header in a form cardproxy cannot mask; it is withheld")
 			}
 		}
 		h[k] = vs
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, d.MaxResponse+1))
 	if err != nil {
-		return d.badGateway(w, reqID, "psp_read_error", "the payment provider's answer could not be read")
+		return d.badGateway(w, reqID, refusal.PSPReadError, "the payment provider's answer could not be read")
 	}
 	if int64(len(raw)) > d.MaxResponse {
-		return d.badGateway(w, reqID, "psp_response_too_large", "the payment provider's answer exceeds max_response; cardproxy cannot scan it for card data, so it is withheld")
+		return d.badGateway(w, reqID, refusal.PSPResponseTooLarge, "the payment provider's answer exceeds max_response; cardproxy cannot scan it for card data, so it is withheld")
 	}
 	body := raw
 	encs := resp.Header.Values("Content-Encoding")
 	if len(encs) > 1 || strings.Contains(strings.Join(encs, ""), ",") {
-		return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider answered with several Content-Encodings, which cardproxy does not decode; the answer is withheld")
+		return d.badGateway(w, reqID, refusal.PSPResponseUnreadable, "the payment provider answered with several Content-Encodings, which cardproxy does not decode; the answer is withheld")
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
-		if body, err = gunzip(raw, d.MaxResponse); err != nil {
-			return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider's compressed answer could not be scanned")
+		if body, err = httpbody.Gunzip(raw, d.MaxResponse); err != nil {
+			return d.badGateway(w, reqID, refusal.PSPResponseUnreadable, "the payment provider's compressed answer could not be scanned")
 		}
 		h.Del("Content-Encoding")
 	default:
-		return d.badGateway(w, reqID, "psp_response_unreadable", "the payment provider answered with a Content-Encoding cardproxy cannot scan")
+		return d.badGateway(w, reqID, refusal.PSPResponseUnreadable, "the payment provider answered with a Content-Encoding cardproxy cannot scan")
 	}
 
-	kind := mediaKind(essence(resp.Header.Get("Content-Type")))
+	kind := httpbody.MediaKind(httpbody.Essence(resp.Header.Get("Content-Type")))
 	out, relays, unmaskable := d.scanResponse(r, body, kind, mk, &masked)
-	if unmaskable || mk.left(string(out), kind != kindJSON) {
-		return d.badGateway(w, reqID, "psp_response_unmaskable", "the payment provider's answer carries this request's card data in a form cardproxy cannot mask (e.g. UTF-16 text or escaped digits); it is withheld")
+	if unmaskable || mk.left(string(out), kind != httpbody.JSON) {
+		return d.badGateway(w, reqID, refusal.PSPResponseUnmaskable, "the payment provider's answer carries this request's card data in a form cardproxy cannot mask (e.g. UTF-16 text or escaped digits); it is withheld")
 	}
 	if masked > 0 {
 		d.metrics.masked.Add(float64(masked))
@@ -98,13 +102,13 @@ func (d *Detokenize) relayResponse(w http.ResponseWriter, r *http.Request, resp 
 	return err
 }
 
-func (d *Detokenize) badGateway(w http.ResponseWriter, reqID, code, msg string) error {
-	d.metrics.requests.WithLabelValues(code).Inc()
-	d.logger.Error("PSP answer withheld", zap.String("code", code), zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID))
+func (d *Detokenize) badGateway(w http.ResponseWriter, reqID string, code refusal.Code, msg string) error {
+	d.metrics.requests.WithLabelValues(string(code)).Inc()
+	d.logger.Error("PSP answer withheld", zap.String("code", string(code)), zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID))
 	for k := range w.Header() {
 		w.Header().Del(k)
 	}
-	return writeError(w, &httpError{Status: http.StatusBadGateway, Code: code, Message: msg})
+	return refusal.New(code, msg).Write(w)
 }
 
 // masker hides one request's card data in what goes back to the app.
@@ -145,7 +149,7 @@ func echoHeader(k string) bool {
 // of the request's card numbers or (for non-JSON answers, where numbers are
 // text) one of its CVCs.
 func (m *masker) left(s string, cvcs bool) bool {
-	for _, t := range textReadings(s) {
+	for _, t := range textscan.Readings(s) {
 		if len(m.sent) > 0 && card.ContainsLoose(t, card.OneOf(m.sent...)) {
 			return true
 		}
@@ -166,7 +170,7 @@ func (m *masker) cvcLeft(s string) bool {
 	if len(m.cvcs) == 0 {
 		return false
 	}
-	for _, t := range textReadings(s) {
+	for _, t := range textscan.Readings(s) {
 		n := 0
 		maskCVCs(asciiDigits(t), m.cvcs, &n)
 		if n > 0 {
@@ -222,14 +226,14 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // number becomes a string, so the JSON stays valid) with 3-D Secure POST
 // redirects relayed; then the whole body — keys, escapes, any other format —
 // gets the text scan.
-func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, mk *masker, masked *int) (out []byte, relays []string, unmaskable bool) {
-	if kind == kindJSON && len(bytes.TrimSpace(body)) > 0 {
+func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind httpbody.Kind, mk *masker, masked *int) (out []byte, relays []string, unmaskable bool) {
+	if kind == httpbody.JSON && len(bytes.TrimSpace(body)) > 0 {
 		// A BOM is stripped by fetch().json() and Python's json.loads.
 		bom := []byte{}
-		if bytes.HasPrefix(body, utf8BOM) {
-			bom, body = utf8BOM, body[len(utf8BOM):]
+		if bytes.HasPrefix(body, httpbody.UTF8BOM) {
+			bom, body = httpbody.UTF8BOM, body[len(httpbody.UTF8BOM):]
 		}
-		fields, herr := scanBody(kindJSON, nil, body, responseLimits)
+		fields, herr := httpbody.Scan(httpbody.JSON, nil, body, responseLimits)
 		if herr != nil {
 			// JSON cardproxy cannot read (too deep, NaN, broken) that an
 			// app's parser may still read: withheld, not text-masked.
@@ -265,7 +269,7 @@ func (d *Detokenize) scanResponse(r *http.Request, body []byte, kind bodyKind, m
 				if f.Kind == bodyrewrite.String && mk.cvcLeft(out) {
 					return nil, nil, true // the CVC escaped, full-width or percent-encoded
 				}
-				if k := f.Path; len(k) > 0 && !isDigits(k[len(k)-1]) && mk.cvcLeft(k[len(k)-1]) { // not an array index
+				if k := f.Path; len(k) > 0 && !card.Digits(k[len(k)-1]) && mk.cvcLeft(k[len(k)-1]) { // not an array index
 					return nil, nil, true // echoed in a key ("card_cvc 739": "invalid")
 				}
 				if *masked > before {
@@ -299,15 +303,7 @@ func (d *Detokenize) isCVCName(f *bodyrewrite.Field) bool {
 		return false
 	}
 	last := f.Path[len(f.Path)-1]
-	if cvcNames[cvcName(last)] {
-		return true
-	}
-	for _, ru := range d.rules {
-		if ru.role == roleCVC && strings.EqualFold(ru.pat.Last(), last) {
-			return true
-		}
-	}
-	return false
+	return fieldmap.IsCVCName(last) || d.rules.NamesCVC(last)
 }
 
 // relay3DS replaces POST-style 3DS redirects with GET redirects to the
@@ -383,7 +379,5 @@ func numberDigits(v string, match card.Matcher) (string, bool) {
 	if d, ok := card.FromJSONNumber(v); ok && match(d) {
 		return d, true
 	}
-	return asDouble(v, match)
+	return textscan.AsDouble(v, match)
 }
-
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}

@@ -7,6 +7,12 @@ import (
 	"time"
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/httpbody"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/textscan"
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -19,7 +25,7 @@ type auditEntry struct {
 type panUse struct {
 	token  string
 	fields []*bodyrewrite.Field
-	card   vault.Card
+	card   card.Card
 }
 
 // secrets are the card numbers and CVCs one egress request sent to the PSP:
@@ -32,28 +38,26 @@ type secrets struct {
 // than a shopper, and PSP orders carry carts).
 var egressLimits = bodyrewrite.Limits{MaxDepth: 64, MaxFields: 10000}
 
-func errOutsideCardField(where string) *httpError {
-	return &httpError{Status: http.StatusBadRequest, Code: "token_outside_card_field",
-		Message: where + " carries a cardproxy token outside the card fields of this route; tokens are only replaced in the configured card fields (PAN tokens in card number fields, CVC tokens in CVC fields). Nothing was sent to the payment provider"}
+func errOutsideCardField(where string) *refusal.Error {
+	return refusal.New(refusal.TokenOutsideCardField, where+" carries a cardproxy token outside the card fields of this route; tokens are only replaced in the configured card fields (PAN tokens in card number fields, CVC tokens in CVC fields). Nothing was sent to the payment provider")
 }
 
 // detokenizeBody swaps the card data in: PAN tokens in card number fields,
 // CVC tokens in CVC fields, expiry and holder fill-ins. A token anywhere
 // else (a description, a return URL, a field name) is refused: a PSP may
 // echo such a field back to the app.
-func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []auditEntry, secrets, *httpError) {
-	kind, params, herr := classify(r.Header)
+func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []auditEntry, secrets, *refusal.Error) {
+	kind, params, herr := httpbody.Classify(r.Header)
 	if herr != nil {
 		return nil, nil, secrets{}, herr
 	}
-	if kind == kindNone || kind == kindOther {
-		if hasToken(string(body)) {
-			return nil, nil, secrets{}, &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-				Message: "the body carries cardproxy tokens but its Content-Type is not JSON, form or multipart; cardproxy cannot place card data in it"}
+	if kind == httpbody.None || kind == httpbody.Other {
+		if textscan.HasToken(string(body)) {
+			return nil, nil, secrets{}, refusal.New(refusal.UnsupportedMediaType, "the body carries cardproxy tokens but its Content-Type is not JSON, form or multipart; cardproxy cannot place card data in it")
 		}
 		return body, nil, secrets{}, nil
 	}
-	fields, herr := scanBody(kind, params, body, egressLimits)
+	fields, herr := httpbody.Scan(kind, params, body, egressLimits)
 	if herr != nil {
 		return nil, nil, secrets{}, herr
 	}
@@ -63,23 +67,23 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 	cvcs := map[string][]*bodyrewrite.Field{}
 	var cvcOrder []string
 	// Expiry and holder fields to fill, by role.
-	fill := map[fieldRole][]*bodyrewrite.Field{}
-	fillable := func(r fieldRole) bool {
-		return r == roleExpiry || r == roleExpiryMonth || r == roleExpiryYear || r == roleHolder
+	fill := map[fieldmap.Role][]*bodyrewrite.Field{}
+	fillable := func(r fieldmap.Role) bool {
+		return r == fieldmap.Expiry || r == fieldmap.ExpiryMonth || r == fieldmap.ExpiryYear || r == fieldmap.Holder
 	}
 	for i := range fields {
 		f := &fields[i]
-		if len(f.Path) > 0 && hasToken(f.Path[len(f.Path)-1]) {
+		if len(f.Path) > 0 && textscan.HasToken(f.Path[len(f.Path)-1]) {
 			return nil, nil, secrets{}, errOutsideCardField("a field name")
 		}
 		if f.Kind == bodyrewrite.Object {
 			continue
 		}
-		role := roleOf(d.rules, f.Path)
+		role := d.rules.Of(f.Path)
 		v := f.Value
 		switch {
-		case vault.IsCVCToken(v):
-			if role != roleCVC {
+		case token.IsCVC(v):
+			if role != fieldmap.CVC {
 				return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", safeName(f)))
 			}
 			if _, seen := cvcs[v]; !seen {
@@ -87,10 +91,10 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			}
 			cvcs[v] = append(cvcs[v], f)
 			continue
-		case vault.IsPANToken(v) || (role == rolePAN && d.app.preservingTokens() && vault.IsPreservingToken(v)):
+		case token.IsPAN(v) || (role == fieldmap.PAN && d.app.preservingTokens() && token.IsPreserving(v)):
 			// Every card token is looked up (and so validated), also one
 			// that only names the card whose expiry or holder to fill in.
-			if role != rolePAN && !fillable(role) {
+			if role != fieldmap.PAN && !fillable(role) {
 				return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", safeName(f)))
 			}
 			if pans[v] == nil {
@@ -103,7 +107,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 				pans[v].fields = append(pans[v].fields, f)
 			}
 			continue
-		case f.Kind != bodyrewrite.Other && hasToken(v):
+		case f.Kind != bodyrewrite.Other && textscan.HasToken(v):
 			return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", safeName(f)))
 		}
 		// Empty/null expiry and holder fields are filled when the body
@@ -121,7 +125,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 	var audit []auditEntry
 	var edits []bodyrewrite.Edit
 	for _, tok := range panOrder {
-		c, _, err := d.store.Detokenize(ctx, d.tenant, tok)
+		c, err := d.store.Detokenize(ctx, d.tenant, tok)
 		if err != nil {
 			audit = append(audit, auditEntry{tok, "pan", resultOf(err)})
 			return nil, audit, secrets{}, detokError(err, "card token")
@@ -136,33 +140,32 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 	}
 	// Expiry / holder fields: those holding a card token take that card's
 	// data; empty ones take the only card's.
-	cardFor := func(f *bodyrewrite.Field) (vault.Card, bool) {
+	cardFor := func(f *bodyrewrite.Field) (card.Card, bool) {
 		if u, ok := pans[f.Value]; ok {
 			return u.card, true
 		}
 		if len(panOrder) == 1 {
 			return pans[panOrder[0]].card, true
 		}
-		return vault.Card{}, false
+		return card.Card{}, false
 	}
-	for _, f := range fill[roleExpiry] {
+	for _, f := range fill[fieldmap.Expiry] {
 		if c, ok := cardFor(f); ok {
 			if m, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
 				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeExpiry(f, d.preset.ExpiryFormat, m, y)})
 			} else if f.Kind != bodyrewrite.Other && f.Value != "" {
-				return nil, audit, secrets{}, &httpError{Status: http.StatusUnprocessableEntity, Code: "expiry_unknown",
-					Message: fmt.Sprintf("field %q asks for the card's expiry, but none was stored with the token", f.Name())}
+				return nil, audit, secrets{}, refusal.New(refusal.ExpiryUnknown, fmt.Sprintf("field %q asks for the card's expiry, but none was stored with the token", f.Name()))
 			}
 		}
 	}
-	for _, f := range fill[roleExpiryMonth] {
+	for _, f := range fill[fieldmap.ExpiryMonth] {
 		if c, ok := cardFor(f); ok {
 			if m, _, ok := parseExpiry(c.Expiry, time.Now()); ok {
 				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, m)})
 			}
 		}
 	}
-	for _, f := range fill[roleExpiryYear] {
+	for _, f := range fill[fieldmap.ExpiryYear] {
 		if c, ok := cardFor(f); ok {
 			if _, y, ok := parseExpiry(c.Expiry, time.Now()); ok {
 				if d.preset.YearDigits == 2 {
@@ -172,7 +175,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			}
 		}
 	}
-	for _, f := range fill[roleHolder] {
+	for _, f := range fill[fieldmap.Holder] {
 		if c, ok := cardFor(f); ok && c.Holder != "" {
 			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(c.Holder)})
 		}
@@ -205,18 +208,18 @@ func resultOf(err error) string {
 	return "vault_error"
 }
 
-func detokError(err error, what string) *httpError {
+func detokError(err error, what string) *refusal.Error {
 	switch {
 	case errors.Is(err, vault.ErrNotFound):
 		msg := what + " is unknown to this tenant"
 		if what == "CVC token" {
 			msg = "CVC token is unknown, already used or expired (CVC tokens are single use); ask the shopper for the CVC again"
 		}
-		return &httpError{Status: http.StatusBadRequest, Code: "unknown_token", Message: msg + "; nothing was sent to the payment provider", cause: err}
+		return refusal.Because(refusal.UnknownToken, msg+"; nothing was sent to the payment provider", err)
 	case errors.Is(err, vault.ErrExpired):
-		return &httpError{Status: http.StatusBadRequest, Code: "token_expired", Message: what + " has expired; nothing was sent to the payment provider", cause: err}
+		return refusal.Because(refusal.TokenExpired, what+" has expired; nothing was sent to the payment provider", err)
 	case errors.Is(err, vault.ErrTampered):
-		return &httpError{Status: http.StatusBadRequest, Code: "unknown_token", Message: what + " does not match its record; nothing was sent to the payment provider", cause: err}
+		return refusal.Because(refusal.UnknownToken, what+" does not match its record; nothing was sent to the payment provider", err)
 	}
 	return vaultError(err)
 }

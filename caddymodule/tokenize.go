@@ -17,6 +17,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/httpbody"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -79,10 +83,10 @@ type Tokenize struct {
 	app     *App
 	store   *vault.Store
 	tenant  string
-	format  vault.Format
+	format  token.Format
 	formats []fieldFormat
 	auto    bool
-	rules   []rule
+	rules   fieldmap.Rules
 	limits  bodyrewrite.Limits
 	logger  *zap.Logger
 	metrics *metrics
@@ -114,18 +118,18 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 	t.app = app
 	t.store = app.Store()
 	t.tenant = app.tenant(t.Tenant)
-	if t.format, err = vault.ParseFormat(t.Format); err != nil {
+	if t.format, err = token.ParseFormat(t.Format); err != nil {
 		return fmt.Errorf("card_tokenize: %w", err)
 	}
 	t.formats = nil
 	for field, name := range t.FieldFormats {
-		f, err := vault.ParseFormat(name)
+		f, err := token.ParseFormat(name)
 		if err != nil {
 			return fmt.Errorf("card_tokenize: field %q: %w", field, err)
 		}
 		t.formats = append(t.formats, fieldFormat{bodyrewrite.ParsePattern(field), f})
 	}
-	if t.format == vault.FormatPreserveLast4 || len(t.formats) > 0 {
+	if t.format == token.FormatPreserveLast4 || len(t.formats) > 0 {
 		app.issuesPreserving = true
 	}
 	t.auto = t.AutoDetect == nil || *t.AutoDetect
@@ -140,7 +144,7 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 		t.MaxCVCs = 5
 	}
 	// Order matters: PAN and CVC rules win over ignore.
-	t.rules = compileRules(fieldSet{PAN: t.PAN, CVC: t.CVC, Expiry: t.Expiry, ExpiryMonth: t.ExpiryMonth,
+	t.rules = fieldmap.Compile(fieldmap.Set{PAN: t.PAN, CVC: t.CVC, Expiry: t.Expiry, ExpiryMonth: t.ExpiryMonth,
 		ExpiryYear: t.ExpiryYear, Holder: t.Holder}, t.Ignore)
 	t.metrics, err = registerMetrics(reg)
 	return err
@@ -204,13 +208,13 @@ func (t *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	stripMetaHeaders(r.Header)
 	res, rerr := t.inspect(r)
 	if rerr != nil {
-		t.metrics.requests.WithLabelValues(rerr.Code).Inc()
+		t.metrics.requests.WithLabelValues(string(rerr.Code)).Inc()
 		t.logger.Warn("card request refused",
-			zap.String("code", rerr.Code), zap.Int("status", rerr.Status),
+			zap.String("code", string(rerr.Code)), zap.Int("status", rerr.Status()),
 			zap.String("reason", maskLog(rerr.Message)), zap.String("tenant", t.tenant),
 			zap.String("method", maskLog(r.Method)), zap.String("uri", logURI(r)),
-			zap.String("cause", maskErr(rerr.cause)))
-		return writeError(w, rerr)
+			zap.String("cause", maskErr(rerr.Cause)))
+		return rerr.Write(w)
 	}
 	switch {
 	case res == nil:
@@ -239,12 +243,11 @@ type result struct {
 // inspect checks the query and headers, then reads, checks and rewrites the
 // body. It returns nil when there was no body, and a result without cards
 // when the body had none (the original bytes are passed on).
-func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
+func (t *Tokenize) inspect(r *http.Request) (*result, *refusal.Error) {
 	if r.Header.Get("Upgrade") != "" || strings.EqualFold(r.Method, http.MethodConnect) {
 		// After a 101 (WebSocket) or a CONNECT, reverse_proxy pipes bytes
 		// both ways uninspected: a card route cannot carry a tunnel.
-		return nil, &httpError{Status: http.StatusBadRequest, Code: "upgrade_not_allowed",
-			Message: "card routes do not carry WebSocket or other upgraded connections (nor CONNECT); serve them on a route without card_tokenize and send card data in request bodies"}
+		return nil, refusal.New(refusal.UpgradeNotAllowed, "card routes do not carry WebSocket or other upgraded connections (nor CONNECT); serve them on a route without card_tokenize and send card data in request bodies")
 	}
 	if herr := checkRequestLine(r, t.app.preservingTokens()); herr != nil {
 		return nil, herr
@@ -261,25 +264,25 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	kind, params, herr := classify(r.Header)
+	kind, params, herr := httpbody.Classify(r.Header)
 	if herr != nil {
 		return nil, herr
 	}
-	gz, herr := contentEncoding(r.Header)
+	gz, herr := httpbody.ContentEncoding(r.Header)
 	if herr != nil {
 		return nil, herr
 	}
-	raw, herr := readBody(r, t.MaxBody)
+	raw, herr := httpbody.Read(r, t.MaxBody)
 	if herr != nil {
 		return nil, herr
 	}
 	body := raw
 	if gz {
 		var err error
-		if body, err = gunzip(raw, t.MaxBody); errors.Is(err, errDecodedTooLarge) {
-			return nil, errTooLarge(t.MaxBody)
+		if body, err = httpbody.Gunzip(raw, t.MaxBody); errors.Is(err, httpbody.ErrDecodedTooLarge) {
+			return nil, httpbody.TooLarge(t.MaxBody)
 		} else if err != nil {
-			return nil, &httpError{Status: http.StatusBadRequest, Code: "malformed_body", Message: "Content-Encoding is gzip but the body is not valid gzip"}
+			return nil, refusal.New(refusal.MalformedBody, "Content-Encoding is gzip but the body is not valid gzip")
 		}
 		// The app always gets the decoded body: a gzip header's file name,
 		// comment and extra field are bytes no check reads.
@@ -289,16 +292,15 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 	if len(r.Trailer) > 0 {
 		// Go's r.Trailer, Node's req.trailers: headers after the body,
 		// which reverse_proxy forwards.
-		return nil, &httpError{Status: http.StatusBadRequest, Code: "trailers_not_allowed",
-			Message: "card requests cannot carry HTTP trailers; send every header before the body"}
+		return nil, refusal.New(refusal.TrailersNotAllowed, "card requests cannot carry HTTP trailers; send every header before the body")
 	}
-	if kind == kindNone || kind == kindOther || (kind == kindForm && looksJSON(body)) {
+	if kind == httpbody.None || kind == httpbody.Other || (kind == httpbody.Form && httpbody.LooksJSON(body)) {
 		if json.Valid(body) {
 			// JSON without a JSON type (fetch() sends text/plain), or under
 			// a form type: PHP's json_decode(php://input), Werkzeug's
 			// get_json(force=True) and friends read it anyway, so
 			// cardproxy does too.
-			kind = kindJSON
+			kind = httpbody.JSON
 		} else if herr := checkUnparsed(body, t.app.preservingTokens()); herr != nil {
 			return nil, herr
 		} else {
@@ -307,7 +309,7 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 			return &result{}, nil
 		}
 	}
-	fields, herr := scanBody(kind, params, body, t.limits)
+	fields, herr := httpbody.Scan(kind, params, body, t.limits)
 	if herr != nil {
 		return nil, herr
 	}
@@ -315,9 +317,9 @@ func (t *Tokenize) inspect(r *http.Request) (*result, *httpError) {
 	if herr != nil {
 		return nil, herr
 	}
-	threeDS := is3DSReturn(fields)
+	threeDS := fieldmap.Is3DSReturn(fields)
 	if herr := residualCheck(body, fields, plan, func(f *bodyrewrite.Field) bool {
-		return (threeDS && numeric(f.Value)) || t.roleOf(*f) == roleIgnore
+		return (threeDS && fieldmap.Numeric(f.Value)) || t.roleOf(*f) == fieldmap.Ignore
 	}); herr != nil {
 		return nil, herr
 	}
@@ -367,10 +369,4 @@ func logURI(r *http.Request) string {
 		p += "?…"
 	}
 	return p
-}
-
-// looksJSON: a body that starts like a JSON object or array.
-func looksJSON(b []byte) bool {
-	t := bytes.TrimLeft(b, " \t\r\n")
-	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
 }

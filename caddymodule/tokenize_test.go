@@ -21,6 +21,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -160,7 +162,7 @@ func TestTokenizeMultiSafepayOrder(t *testing.T) {
 	}
 	panTok, _ := got.GatewayInfo["card_number"].(string)
 	cvcTok, _ := got.GatewayInfo["card_cvc"].(string)
-	if !vault.IsPANToken(panTok) || !vault.IsCVCToken(cvcTok) {
+	if !token.IsPAN(panTok) || !token.IsCVC(cvcTok) {
 		t.Fatalf("tokens: %q %q", panTok, cvcTok)
 	}
 	if got.GatewayInfo["cvc"] != cvcTok {
@@ -182,7 +184,7 @@ func TestTokenizeMultiSafepayOrder(t *testing.T) {
 		t.Errorf("BIN exposed without expose_bin")
 	}
 	// The vault holds what the shopper typed.
-	c, _, err := hs.store.Detokenize(context.Background(), hs.tn, panTok)
+	c, err := hs.store.Detokenize(context.Background(), hs.tn, panTok)
 	if err != nil || c.PAN != "4111111111111111" || c.Expiry != "2812" || c.Holder != "Jan Janssen" {
 		t.Fatalf("detokenize: %v %q %q", err, c.Expiry, c.Holder)
 	}
@@ -220,13 +222,13 @@ func TestTokenizeForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := v.Get("payment[cc_number]")
-	if !vault.IsPANToken(tok) || !vault.IsCVCToken(v.Get("payment[cc_cid]")) || v.Get("note") != "hello" || v.Get("amount") != "10.00" {
+	if !token.IsPAN(tok) || !token.IsCVC(v.Get("payment[cc_cid]")) || v.Get("note") != "hello" || v.Get("amount") != "10.00" {
 		t.Fatalf("form after tokenizing: %v", v)
 	}
 	if !strings.HasPrefix(string(app.body), "amount=10.00&payment%5Bcc_number%5D=cp_pan_") {
 		t.Errorf("field order or key encoding changed: %s", app.body)
 	}
-	c, _, err := hs.store.Detokenize(context.Background(), hs.tn, tok)
+	c, err := hs.store.Detokenize(context.Background(), hs.tn, tok)
 	if err != nil || c.PAN != "5500000000000004" || c.Expiry != "07/2029" {
 		t.Fatalf("detokenize: %v %q", err, c.Expiry)
 	}
@@ -262,7 +264,7 @@ func TestTokenizeMultipart(t *testing.T) {
 		b, _ := io.ReadAll(p)
 		got[p.FormName()] = string(b)
 	}
-	if !vault.IsPANToken(got["card_number"]) || !vault.IsCVCToken(got["cvc"]) || got["attachment"] != "file content stays" || got["card_expiry"] != "12/30" {
+	if !token.IsPAN(got["card_number"]) || !token.IsCVC(got["cvc"]) || got["attachment"] != "file content stays" || got["card_expiry"] != "12/30" {
 		t.Fatalf("multipart after tokenizing: %v", got)
 	}
 	if app.header.Get("Cardproxy-Card-Brand") != "amex" {
@@ -288,7 +290,7 @@ func TestAutoDetect(t *testing.T) {
 			t.Errorf("ignored field was tokenized")
 		}
 		item := got["items"].([]any)[0].(map[string]any)["n"]
-		if s, _ := item.(string); !vault.IsPANToken(s) {
+		if s, _ := item.(string); !token.IsPAN(s) {
 			t.Errorf("PAN as a JSON number in an array not tokenized: %v", item)
 		}
 		// A card number inside free text cannot be replaced: refused.
@@ -323,7 +325,7 @@ func TestPreserveLast4Format(t *testing.T) {
 	}
 	tok, _ := got["card_number"].(string)
 	// A leading 0 cannot be a JSON number, so the token becomes a string.
-	if !vault.IsPreservingToken(tok) || !strings.HasSuffix(tok, "1111") || len(tok) != 16 {
+	if !token.IsPreserving(tok) || !strings.HasSuffix(tok, "1111") || len(tok) != 16 {
 		t.Fatalf("token %q", tok)
 	}
 }
@@ -340,11 +342,11 @@ func TestFormatPerField(t *testing.T) {
 	if err := json.Unmarshal(app.body, &got); err != nil {
 		t.Fatal(err)
 	}
-	if !vault.IsPANToken(got["card_number"]) || !vault.IsPreservingToken(got["legacy_cc"]) || !strings.HasSuffix(got["legacy_cc"], "1111") {
+	if !token.IsPAN(got["card_number"]) || !token.IsPreserving(got["legacy_cc"]) || !strings.HasSuffix(got["legacy_cc"], "1111") {
 		t.Fatalf("per-field formats: %v", got)
 	}
 	for _, tok := range []string{got["card_number"], got["legacy_cc"]} {
-		if c, _, err := hs.store.Detokenize(context.Background(), hs.tn, tok); err != nil || c.PAN != "4111111111111111" {
+		if c, err := hs.store.Detokenize(context.Background(), hs.tn, tok); err != nil || c.PAN != "4111111111111111" {
 			t.Fatalf("detokenize %s: %v", tok, err)
 		}
 	}
@@ -359,7 +361,7 @@ func TestRefusals(t *testing.T) {
 		h.MaxBody = 2048
 		h.FieldFormats = map[string]string{"legacy_pan": "preserve_last4"} // preserving tokens in use
 	})
-	realTok, err := hs.store.Tokenize(context.Background(), hs.tn, vault.FormatOpaque, []vault.Card{{PAN: "5500000000000004"}})
+	realTok, err := hs.store.Tokenize(context.Background(), hs.tn, token.FormatOpaque, []card.Card{{PAN: "5500000000000004"}})
 	if err != nil {
 		t.Fatal(err)
 	}

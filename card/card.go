@@ -1,8 +1,9 @@
 // Package card recognises payment card numbers: Luhn check, length rules and
 // brand detection by issuer identification number (IIN) prefix.
 //
-// Nothing in this package logs or formats a full card number. Mask and Last4
-// are the only ways a PAN leaves it in display form (PCI DSS 3.4.1).
+// Nothing in this package logs or formats a full card number. MaskAll, Last4
+// and BIN (Meta) are the only ways a PAN leaves it in display form (PCI DSS
+// 3.4.1).
 package card
 
 import "strings"
@@ -177,10 +178,34 @@ func BIN(pan string) string {
 	return pan[:n]
 }
 
-// Mask returns the PAN with everything but the last four digits replaced by '*'.
-func Mask(pan string) string {
-	if len(pan) <= 4 {
-		return strings.Repeat("*", len(pan))
+// Digits reports whether s is one or more ASCII digits and nothing else.
+func Digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
 	}
-	return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
+	return s != ""
 }
+
+// ValidCVC reports whether s is a CVC: 3 or 4 ASCII digits.
+func ValidCVC(s string) bool { return (len(s) == 3 || len(s) == 4) && Digits(s) }
+
+// Card is card data as cardproxy keeps it behind a PAN token. PAN is bare
+// ASCII digits; Expiry and Holder are optional and kept exactly as the
+// shopper sent them.
+type Card struct {
+	PAN    string `json:"pan"`
+	Expiry string `json:"exp,omitempty"`
+	Holder string `json:"name,omitempty"`
+}
+
+// Meta is what cardproxy may tell the app about a card: never the PAN.
+type Meta struct {
+	Brand Brand  `json:"brand"`
+	Last4 string `json:"last4"`
+	BIN   string `json:"bin,omitempty"`
+}
+
+// MetaOf is a PAN's brand, last four digits and BIN.
+func MetaOf(pan string) Meta { return Meta{Brand: BrandOf(pan), Last4: Last4(pan), BIN: BIN(pan)} }

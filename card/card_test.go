@@ -1,6 +1,9 @@
 package card
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestLuhn(t *testing.T) {
 	cases := map[string]bool{
@@ -77,7 +80,7 @@ func TestDetectBrands(t *testing.T) {
 	for _, c := range cases {
 		pan, b, ok := Detect(c.pan)
 		if !ok || b != c.brand || pan != c.pan {
-			t.Errorf("Detect(%s) = %v,%v want %v", Mask(c.pan), b, ok, c.brand)
+			t.Errorf("Detect(%s) = %v,%v want %v", mask(c.pan), b, ok, c.brand)
 		}
 	}
 }
@@ -118,7 +121,7 @@ func TestDetectRejects(t *testing.T) {
 		"12345678901234567890123456789012345678901234", // too long before normalising
 	} {
 		if _, _, ok := Detect(s); ok {
-			t.Errorf("Detect(%q) accepted", Mask(s))
+			t.Errorf("Detect(%q) accepted", mask(s))
 		}
 	}
 	// Separators: as typed.
@@ -140,8 +143,13 @@ func TestDisplay(t *testing.T) {
 	if got := BIN("374500000000015"); got != "374500" {
 		t.Errorf("BIN(15) = %s", got)
 	}
-	if got := Mask("374500000000015"); got != "***********0015" {
-		t.Errorf("Mask = %s", got)
+	for s, want := range map[string]bool{"123": true, "1234": true, "12": false, "12345": false, "12a": false, "١٢٣": false, "": false} {
+		if ValidCVC(s) != want {
+			t.Errorf("ValidCVC(%q) = %v", s, !want)
+		}
+	}
+	if m := MetaOf("4111111111111111"); m != (Meta{Brand: Visa, Last4: "1111", BIN: "41111111"}) {
+		t.Errorf("MetaOf = %+v", m)
 	}
 	if CVCLen(Amex) != 4 || CVCLen(Visa) != 3 {
 		t.Error("CVCLen")
@@ -161,4 +169,12 @@ func FuzzDetect(f *testing.F) {
 			t.Fatalf("Detect accepted an invalid number of length %d", len(pan))
 		}
 	})
+}
+
+// mask shows a PAN in test messages: all but the last four digits hidden.
+func mask(pan string) string {
+	if len(pan) <= 4 {
+		return strings.Repeat("*", len(pan))
+	}
+	return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
 }

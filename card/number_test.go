@@ -32,7 +32,7 @@ func TestFromJSONNumber(t *testing.T) {
 		"4111111111111111.0000000000000000000000000000000000000000000001",
 	} {
 		if got, ok := FromJSONNumber(in); ok {
-			t.Errorf("FromJSONNumber(%q) = %s accepted", in, Mask(got))
+			t.Errorf("FromJSONNumber(%q) = %s accepted", in, mask(got))
 		}
 	}
 }

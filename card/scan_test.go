@@ -123,7 +123,7 @@ func itoa(n int) string {
 func maskAll(ps []string) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
-		out[i] = Mask(p)
+		out[i] = mask(p)
 	}
 	return out
 }

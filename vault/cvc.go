@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 // TokenizeCVC stores a CVC for single use. The CVC itself lives only inside a
@@ -14,14 +17,14 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 	if !ValidTenant(tenant) {
 		return "", time.Time{}, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
-	if !ValidCVC(cvc) {
+	if !card.ValidCVC(cvc) {
 		return "", time.Time{}, fmt.Errorf("%w: a CVC is 3 or 4 digits", ErrInvalid)
 	}
 	w, err := s.wrap(ctx, "wrap cvc", map[string]any{"cvc": cvc}, s.cfg.CVCTTL)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	tok, err := newOpaque(CVCPrefix)
+	tok, err := token.NewOpaque(token.CVCPrefix)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -38,21 +41,21 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 // unwrap, and Vault lets a wrapping token be unwrapped only once, so two
 // concurrent calls cannot both succeed. Used, expired, unknown and
 // other-tenant tokens all give ErrNotFound.
-func (s *Store) DetokenizeCVC(ctx context.Context, tenant, token string) (string, error) {
+func (s *Store) DetokenizeCVC(ctx context.Context, tenant, tok string) (string, error) {
 	if !ValidTenant(tenant) {
 		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
-	if !IsCVCToken(token) {
+	if !token.IsCVC(tok) {
 		return "", ErrNotFound
 	}
-	data, _, err := s.kvRead(ctx, s.kvData(tenant, "cvc", token))
+	data, _, err := s.kvRead(ctx, s.kvData(tenant, "cvc", tok))
 	if err != nil {
 		return "", unavailable("read cvc token", err)
 	}
 	if data == nil {
 		return "", ErrNotFound
 	}
-	if err := s.delete(ctx, s.kvMeta(tenant, "cvc", token)); err != nil {
+	if err := s.delete(ctx, s.kvMeta(tenant, "cvc", tok)); err != nil {
 		return "", unavailable("delete cvc token", err)
 	}
 	if !s.now().Before(expiresAt(data)) {
@@ -63,21 +66,8 @@ func (s *Store) DetokenizeCVC(ctx context.Context, tenant, token string) (string
 		return "", err
 	}
 	cvc := str(wrapped, "cvc")
-	if !ValidCVC(cvc) {
+	if !card.ValidCVC(cvc) {
 		return "", ErrNotFound
 	}
 	return cvc, nil
-}
-
-// ValidCVC reports whether s is 3 or 4 ASCII digits.
-func ValidCVC(s string) bool {
-	if len(s) != 3 && len(s) != 4 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

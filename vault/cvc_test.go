@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cardproxy/cardproxy/token"
 )
 
 func TestCVCSingleUse(t *testing.T) {
@@ -18,7 +20,7 @@ func TestCVCSingleUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !IsCVCToken(tok) || time.Until(exp) > DefaultCVCTTL || time.Until(exp) < DefaultCVCTTL-time.Minute {
+	if !token.IsCVC(tok) || time.Until(exp) > DefaultCVCTTL || time.Until(exp) < DefaultCVCTTL-time.Minute {
 		t.Fatalf("cvc token %q expires %v", tok, exp)
 	}
 	if _, err := s.DetokenizeCVC(ctx, tenant(), tok); !errors.Is(err, ErrNotFound) {

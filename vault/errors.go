@@ -6,25 +6,18 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/hashicorp/vault/api"
 )
 
-// Errors callers branch on. None of them ever carries card data.
+// Errors callers branch on: token's, so the ingress and egress can branch on
+// them without importing this package. None of them ever carries card data.
 var (
-	// ErrNotFound: no such token for this tenant (never existed, wrong
-	// tenant, or a CVC token already used).
-	ErrNotFound = errors.New("token not found")
-	// ErrExpired: the token existed but its lifetime is over.
-	ErrExpired = errors.New("token expired")
-	// ErrUnavailable: Vault could not be reached or refused the request.
-	// Callers must fail closed.
-	ErrUnavailable = errors.New("token vault unavailable")
-	// ErrInvalid: the input is not a card number / CVC / tenant cardproxy
-	// accepts.
-	ErrInvalid = errors.New("invalid input")
-	// ErrTampered: a stored record does not belong to the token it was
-	// read for.
-	ErrTampered = errors.New("token record does not match its token")
+	ErrNotFound    = token.ErrNotFound
+	ErrExpired     = token.ErrExpired
+	ErrUnavailable = token.ErrUnavailable
+	ErrInvalid     = token.ErrInvalid
+	ErrTampered    = token.ErrTampered
 )
 
 // unavailable wraps a Vault client error as ErrUnavailable with the HTTP

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cardproxy/cardproxy/card"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -25,7 +26,7 @@ const indexTag = "cardproxy-idx/2"
 // injective: no two different (tenant, PAN, expiry, holder) tuples give the
 // same bytes, whatever the fields contain (NUL included), so a token is only
 // ever reused for identical card data.
-func indexInput(tenant string, c Card) []byte {
+func indexInput(tenant string, c card.Card) []byte {
 	fields := []string{tenant, c.PAN, c.Expiry, c.Holder}
 	n := len(indexTag)
 	for _, f := range fields {
@@ -43,7 +44,7 @@ func indexInput(tenant string, c Card) []byte {
 // indexKeys returns the dedupe index key of each card, in one batch call: the
 // keyed HMAC (Transit, index key) of indexInput, as "<key version>-<base64url>"
 // (safe in a path).
-func (s *Store) indexKeys(ctx context.Context, tenant string, cards []Card) ([]string, error) {
+func (s *Store) indexKeys(ctx context.Context, tenant string, cards []card.Card) ([]string, error) {
 	batch := make([]hmacInput, len(cards))
 	for i, c := range cards {
 		batch[i].Input = base64.StdEncoding.EncodeToString(indexInput(tenant, c))

@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 func TestDedupe(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	tn := tenant()
-	a, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "4111111111111111"}})
+	a, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "4111111111111111"}, {PAN: "5500000000000004"}})
+	b, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}, {PAN: "5500000000000004"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,18 +27,18 @@ func TestDedupe(t *testing.T) {
 	if b[1].Token == a[0].Token {
 		t.Errorf("different PAN shares a token")
 	}
-	c, err := s.Tokenize(ctx, tenant(), FormatOpaque, []Card{{PAN: "4111111111111111"}})
+	c, err := s.Tokenize(ctx, tenant(), token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c[0].Token == a[0].Token {
 		t.Errorf("token shared across tenants")
 	}
-	d, err := s.Tokenize(ctx, tn, FormatPreserveLast4, []Card{{PAN: "4111111111111111"}})
+	d, err := s.Tokenize(ctx, tn, token.FormatPreserveLast4, []card.Card{{PAN: "4111111111111111"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d[0].Token == a[0].Token || !IsPreservingToken(d[0].Token) {
+	if d[0].Token == a[0].Token || !token.IsPreserving(d[0].Token) {
 		t.Errorf("format-preserving token %q", d[0].Token)
 	}
 }
@@ -48,7 +51,7 @@ func TestDedupeConcurrent(t *testing.T) {
 	got := make([]string, n)
 	errs := make([]error, n)
 	atOnce(n, func(i int) {
-		toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "6799990000000000011"}})
+		toks, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "6799990000000000011"}})
 		if err == nil {
 			got[i] = toks[0].Token
 		}
@@ -76,12 +79,12 @@ func TestDedupeSameCardData(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	tn := tenant()
-	a := Card{PAN: "4111111111111111", Expiry: "12/30", Holder: "A. Shopper"}
-	first, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{a})
+	a := card.Card{PAN: "4111111111111111", Expiry: "12/30", Holder: "A. Shopper"}
+	first, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{a})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{a})
+	again, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{a})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +97,14 @@ func TestDedupeNeedsSameExpiryAndHolder(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	tn := tenant()
-	a := Card{PAN: "4111111111111111", Expiry: "12/30", Holder: "A. Shopper"}
-	first, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{a})
+	a := card.Card{PAN: "4111111111111111", Expiry: "12/30", Holder: "A. Shopper"}
+	first, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{a})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second caller who knows only the PAN, or the PAN with other data,
 	// never gets the first token.
-	others := []Card{
+	others := []card.Card{
 		{PAN: a.PAN},                                       // no expiry, no holder
 		{PAN: a.PAN, Expiry: a.Expiry},                     // no holder
 		{PAN: a.PAN, Holder: a.Holder},                     // no expiry
@@ -110,7 +113,7 @@ func TestDedupeNeedsSameExpiryAndHolder(t *testing.T) {
 		{PAN: a.PAN, Expiry: "1230", Holder: a.Holder},     // not normalised
 		{PAN: a.PAN, Expiry: a.Expiry + "A. Shopper"},      // bytes moved across fields
 	}
-	toks, err := s.Tokenize(ctx, tn, FormatOpaque, others)
+	toks, err := s.Tokenize(ctx, tn, token.FormatOpaque, others)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,18 +126,18 @@ func TestDedupeNeedsSameExpiryAndHolder(t *testing.T) {
 		if tk.Reused {
 			t.Errorf("card %d marked reused", i)
 		}
-		got, _, err := s.Detokenize(ctx, tn, tk.Token)
+		got, err := s.Detokenize(ctx, tn, tk.Token)
 		if err != nil || got != others[i] {
 			t.Errorf("card %d: its token does not stand for what was sent (%v)", i, err)
 		}
 	}
 	// The first record is untouched.
-	got, _, err := s.Detokenize(ctx, tn, first[0].Token)
+	got, err := s.Detokenize(ctx, tn, first[0].Token)
 	if err != nil || got != a {
 		t.Fatalf("first card changed: expiry %q holder %q (%v)", got.Expiry, got.Holder, err)
 	}
 	// And each variant dedupes against itself.
-	again, err := s.Tokenize(ctx, tn, FormatOpaque, others)
+	again, err := s.Tokenize(ctx, tn, token.FormatOpaque, others)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +154,7 @@ func TestDedupeConcurrentMixed(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	tn := tenant()
-	cards := []Card{
+	cards := []card.Card{
 		{PAN: "5500000000000004", Expiry: "03/31", Holder: "X"},
 		{PAN: "5500000000000004", Expiry: "04/31", Holder: "X"},
 	}
@@ -159,7 +162,7 @@ func TestDedupeConcurrentMixed(t *testing.T) {
 	got := make([]string, n)
 	errs := make([]error, n)
 	atOnce(n, func(i int) {
-		toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{cards[i%2]})
+		toks, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{cards[i%2]})
 		if err == nil {
 			got[i] = toks[0].Token
 		}
@@ -177,7 +180,7 @@ func TestDedupeConcurrentMixed(t *testing.T) {
 		t.Fatal("cards with different expiries share a token")
 	}
 	for i, c := range cards {
-		d, _, err := s.Detokenize(ctx, tn, got[i])
+		d, err := s.Detokenize(ctx, tn, got[i])
 		if err != nil || d != c {
 			t.Fatalf("card %d: wrong record after the race (%v)", i, err)
 		}
@@ -189,17 +192,17 @@ func TestIndexInputUnambiguous(t *testing.T) {
 	// between fields or contain NUL.
 	tuples := []struct {
 		tenant string
-		c      Card
+		c      card.Card
 	}{
-		{"t", Card{PAN: "4111111111111111"}},
-		{"t", Card{PAN: "4111111111111111", Expiry: "1/2"}},
-		{"t", Card{PAN: "4111111111111111", Holder: "1/2"}},
-		{"t", Card{PAN: "4111111111111111", Expiry: "1", Holder: "/2"}},
-		{"t", Card{PAN: "4111111111111111", Expiry: "1/", Holder: "2"}},
-		{"t", Card{PAN: "4111111111111111", Expiry: "1\x00", Holder: "2"}},
-		{"t", Card{PAN: "4111111111111111", Expiry: "1", Holder: "\x002"}},
-		{"t4", Card{PAN: "111111111111111"}},
-		{"t\x00", Card{PAN: "4111111111111111"}},
+		{"t", card.Card{PAN: "4111111111111111"}},
+		{"t", card.Card{PAN: "4111111111111111", Expiry: "1/2"}},
+		{"t", card.Card{PAN: "4111111111111111", Holder: "1/2"}},
+		{"t", card.Card{PAN: "4111111111111111", Expiry: "1", Holder: "/2"}},
+		{"t", card.Card{PAN: "4111111111111111", Expiry: "1/", Holder: "2"}},
+		{"t", card.Card{PAN: "4111111111111111", Expiry: "1\x00", Holder: "2"}},
+		{"t", card.Card{PAN: "4111111111111111", Expiry: "1", Holder: "\x002"}},
+		{"t4", card.Card{PAN: "111111111111111"}},
+		{"t\x00", card.Card{PAN: "4111111111111111"}},
 	}
 	for i := range tuples {
 		for j := range tuples {

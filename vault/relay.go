@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/cardproxy/cardproxy/token"
 )
 
 // Relay is a 3-D Secure POST redirect kept for the shopper's browser: either
@@ -15,9 +17,6 @@ type Relay struct {
 	Fields map[string]string `json:"fields,omitempty"`
 	HTML   string            `json:"html,omitempty"`
 }
-
-// RelayPrefix starts relay ids.
-const RelayPrefix = "cp_3ds_"
 
 var relayPattern = regexp.MustCompile(`^cp_3ds_[0-9A-Za-z]{24}$`)
 
@@ -38,7 +37,7 @@ func (s *Store) PutRelay(ctx context.Context, tenant string, r Relay, ttl time.D
 	if ttl < time.Second {
 		return "", fmt.Errorf("%w: relay lifetime must be at least 1s", ErrInvalid)
 	}
-	id, err := newOpaque(RelayPrefix)
+	id, err := token.NewOpaque(token.RelayPrefix)
 	if err != nil {
 		return "", err
 	}

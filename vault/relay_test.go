@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cardproxy/cardproxy/token"
 )
 
 var testRelay = Relay{
@@ -83,7 +85,7 @@ func TestRelayBoundToID(t *testing.T) {
 	if err != nil || data == nil {
 		t.Fatalf("relay entry: %v", err)
 	}
-	other, _ := newOpaque(RelayPrefix)
+	other, _ := token.NewOpaque(token.RelayPrefix)
 	if err := s.kvWrite(ctx, s.kvData(tn, "relay", other), data, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -10,33 +10,8 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/token"
 )
-
-// Card is what a PAN token stands for. Expiry and Holder are optional and kept
-// exactly as the shopper sent them.
-type Card struct {
-	PAN    string `json:"pan"`
-	Expiry string `json:"exp,omitempty"`
-	Holder string `json:"name,omitempty"`
-}
-
-// Meta is what cardproxy may tell the app about a card: never the PAN.
-type Meta struct {
-	Brand card.Brand `json:"brand"`
-	Last4 string     `json:"last4"`
-	BIN   string     `json:"bin,omitempty"`
-}
-
-// Token is the result of tokenizing one card.
-type Token struct {
-	Token     string    `json:"token"`
-	Meta      Meta      `json:"meta"`
-	ExpiresAt time.Time `json:"expires_at"`
-	// Reused is true when the same card (PAN, expiry and holder, exactly as
-	// given) was already tokenized for this tenant and format, and the
-	// existing token was returned (dedupe).
-	Reused bool `json:"reused"`
-}
 
 // Store is the token vault. It is safe for concurrent use.
 type Store struct {
@@ -163,7 +138,7 @@ func str(data map[string]any, k string) string {
 // copied under another token fails to open.
 type record struct {
 	T string `json:"t"`
-	Card
+	card.Card
 }
 
 type encInput struct {
@@ -171,7 +146,7 @@ type encInput struct {
 	Context   string `json:"context"`
 }
 
-func (s *Store) encrypt(ctx context.Context, tenant string, tokens []string, cards []Card) ([]string, error) {
+func (s *Store) encrypt(ctx context.Context, tenant string, tokens []string, cards []card.Card) ([]string, error) {
 	batch := make([]encInput, len(cards))
 	tctx := base64.StdEncoding.EncodeToString([]byte(tenant))
 	for i, c := range cards {
@@ -199,30 +174,26 @@ func (s *Store) encrypt(ctx context.Context, tenant string, tokens []string, car
 	return out, nil
 }
 
-func (s *Store) decrypt(ctx context.Context, tenant, token, ciphertext string) (Card, error) {
+func (s *Store) decrypt(ctx context.Context, tenant, token, ciphertext string) (card.Card, error) {
 	sec, err := s.write(ctx, s.cfg.TransitMount+"/decrypt/"+s.cfg.PANKey, map[string]any{
 		"ciphertext": ciphertext,
 		"context":    base64.StdEncoding.EncodeToString([]byte(tenant)),
 	})
 	if err != nil {
-		return Card{}, unavailable("transit decrypt", err)
+		return card.Card{}, unavailable("transit decrypt", err)
 	}
 	if sec == nil || sec.Data == nil {
-		return Card{}, fmt.Errorf("%w: transit decrypt: empty answer", ErrUnavailable)
+		return card.Card{}, fmt.Errorf("%w: transit decrypt: empty answer", ErrUnavailable)
 	}
 	b, err := base64.StdEncoding.DecodeString(str(sec.Data, "plaintext"))
 	if err != nil {
-		return Card{}, fmt.Errorf("%w: transit decrypt: bad plaintext encoding", ErrUnavailable)
+		return card.Card{}, fmt.Errorf("%w: transit decrypt: bad plaintext encoding", ErrUnavailable)
 	}
 	var rec record
 	if err := json.Unmarshal(b, &rec); err != nil || rec.T != token {
-		return Card{}, ErrTampered
+		return card.Card{}, ErrTampered
 	}
 	return rec.Card, nil
-}
-
-func metaOf(pan string) Meta {
-	return Meta{Brand: card.BrandOf(pan), Last4: card.Last4(pan), BIN: card.BIN(pan)}
 }
 
 // Tokenize stores cards for tenant and returns one token per card, in order.
@@ -232,7 +203,7 @@ func metaOf(pan string) Meta {
 // gets a token of its own and leaves the earlier record untouched: knowing a
 // PAN is not enough to obtain, or complete, a token someone else created.
 // All Transit work is batched.
-func (s *Store) Tokenize(ctx context.Context, tenant string, format Format, cards []Card) ([]Token, error) {
+func (s *Store) Tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card) ([]token.Issued, error) {
 	return s.tokenize(ctx, tenant, format, cards, 0)
 }
 
@@ -240,11 +211,11 @@ func (s *Store) Tokenize(ctx context.Context, tenant string, format Format, card
 // one (possible only for short format-preserving tokens).
 const maxDraws = 5
 
-func (s *Store) tokenize(ctx context.Context, tenant string, format Format, cards []Card, draw int) ([]Token, error) {
+func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card, draw int) ([]token.Issued, error) {
 	if !ValidTenant(tenant) {
 		return nil, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
-	if format != FormatOpaque && format != FormatPreserveLast4 {
+	if format != token.FormatOpaque && format != token.FormatPreserveLast4 {
 		return nil, fmt.Errorf("%w: token format", ErrInvalid)
 	}
 	if len(cards) == 0 {
@@ -259,7 +230,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format Format, card
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Token, len(cards))
+	out := make([]token.Issued, len(cards))
 	now := s.now()
 
 	// 1. Look up existing tokens.
@@ -276,7 +247,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format Format, card
 		if data != nil {
 			exp := expiresAt(data)
 			if tok := str(data, "token"); tok != "" && now.Before(exp) {
-				out[i] = Token{Token: tok, Meta: metaOf(cards[i].PAN), ExpiresAt: exp, Reused: true}
+				out[i] = token.Issued{Token: tok, Meta: card.MetaOf(cards[i].PAN), ExpiresAt: exp, Reused: true}
 				continue
 			}
 		}
@@ -289,7 +260,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format Format, card
 	// 2. New tokens: seal the records in one batch, write them create-only,
 	// then claim the index entry create-only (or over the stale version).
 	tokens := make([]string, len(todo))
-	newCards := make([]Card, len(todo))
+	newCards := make([]card.Card, len(todo))
 	for j, p := range todo {
 		tok, err := s.newToken(format, cards[p.i].PAN)
 		if err != nil {
@@ -304,7 +275,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format Format, card
 	}
 	exp := now.Add(s.cfg.TokenTTL).Truncate(time.Second)
 	for j, p := range todo {
-		m := metaOf(cards[p.i].PAN)
+		m := card.MetaOf(cards[p.i].PAN)
 		rec := map[string]any{
 			"ct": cts[j], "brand": string(m.Brand), "last4": m.Last4,
 			"format": string(format), "expires_at": exp.Unix(), "created_at": now.Unix(),
@@ -322,7 +293,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format Format, card
 		err := s.kvWrite(ctx, s.kvData(tenant, "idx/"+string(format), idx[p.i]),
 			map[string]any{"token": tokens[j], "expires_at": exp.Unix()}, p.idxVersion)
 		if err == nil {
-			out[p.i] = Token{Token: tokens[j], Meta: m, ExpiresAt: exp}
+			out[p.i] = token.Issued{Token: tokens[j], Meta: m, ExpiresAt: exp}
 			continue
 		}
 		if !isCASConflict(err) {
@@ -339,47 +310,47 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format Format, card
 		if tok == "" {
 			return nil, fmt.Errorf("%w: index entry vanished during a race", ErrUnavailable)
 		}
-		out[p.i] = Token{Token: tok, Meta: m, ExpiresAt: expiresAt(data), Reused: true}
+		out[p.i] = token.Issued{Token: tok, Meta: m, ExpiresAt: expiresAt(data), Reused: true}
 	}
 	return out, nil
 }
 
-func (s *Store) newToken(format Format, pan string) (string, error) {
-	if format == FormatPreserveLast4 {
-		return newPreserving(pan)
+func (s *Store) newToken(format token.Format, pan string) (string, error) {
+	if format == token.FormatPreserveLast4 {
+		return token.NewPreserving(pan)
 	}
-	return newOpaque(PANPrefix)
+	return token.NewOpaque(token.PANPrefix)
 }
 
 // Detokenize returns the card a PAN token stands for. Unknown tokens, tokens
 // of another tenant and expired tokens are refused (ErrNotFound, ErrExpired);
 // an expired record is hard-deleted on the spot.
-func (s *Store) Detokenize(ctx context.Context, tenant, token string) (Card, Meta, error) {
+func (s *Store) Detokenize(ctx context.Context, tenant, tok string) (card.Card, error) {
 	if !ValidTenant(tenant) {
-		return Card{}, Meta{}, fmt.Errorf("%w: tenant name", ErrInvalid)
+		return card.Card{}, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
-	if !IsPANToken(token) && !IsPreservingToken(token) {
-		return Card{}, Meta{}, ErrNotFound
+	if !token.IsPAN(tok) && !token.IsPreserving(tok) {
+		return card.Card{}, ErrNotFound
 	}
-	data, _, err := s.kvRead(ctx, s.kvData(tenant, "pan", token))
+	data, _, err := s.kvRead(ctx, s.kvData(tenant, "pan", tok))
 	if err != nil {
-		return Card{}, Meta{}, unavailable("read token", err)
+		return card.Card{}, unavailable("read token", err)
 	}
 	if data == nil {
-		return Card{}, Meta{}, ErrNotFound
+		return card.Card{}, ErrNotFound
 	}
 	if !s.now().Before(expiresAt(data)) {
 		// Retention: the record and its dedupe entry go now, not at the
 		// next sweep.
-		_ = s.delete(ctx, s.kvMeta(tenant, "pan", token))
+		_ = s.delete(ctx, s.kvMeta(tenant, "pan", tok))
 		if id, f := str(data, "idx"), str(data, "format"); id != "" && f != "" {
 			_ = s.delete(ctx, s.kvMeta(tenant, "idx/"+f, id))
 		}
-		return Card{}, Meta{}, ErrExpired
+		return card.Card{}, ErrExpired
 	}
-	c, err := s.decrypt(ctx, tenant, token, str(data, "ct"))
+	c, err := s.decrypt(ctx, tenant, tok, str(data, "ct"))
 	if err != nil {
-		return Card{}, Meta{}, err
+		return card.Card{}, err
 	}
-	return c, metaOf(c.PAN), nil
+	return c, nil
 }

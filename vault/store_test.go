@@ -12,6 +12,7 @@ import (
 
 	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
+	"github.com/cardproxy/cardproxy/token"
 )
 
 var srv *vaulttest.Server
@@ -85,11 +86,11 @@ func TestTokenizeRoundTrip(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	tn := tenant()
-	in := []Card{
+	in := []card.Card{
 		{PAN: "4111111111111111", Expiry: "12/30", Holder: "A. Shopper"},
 		{PAN: "374500000000015", Expiry: "2512"},
 	}
-	toks, err := s.Tokenize(ctx, tn, FormatOpaque, in)
+	toks, err := s.Tokenize(ctx, tn, token.FormatOpaque, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestTokenizeRoundTrip(t *testing.T) {
 		t.Fatalf("got %d tokens", len(toks))
 	}
 	for i, tk := range toks {
-		if !IsPANToken(tk.Token) {
+		if !token.IsPAN(tk.Token) {
 			t.Errorf("token %d %q has the wrong shape", i, tk.Token)
 		}
 		if strings.Contains(tk.Token, in[i].PAN) || strings.Contains(tk.Token, card.Last4(in[i].PAN)+card.Last4(in[i].PAN)) {
@@ -106,15 +107,15 @@ func TestTokenizeRoundTrip(t *testing.T) {
 		if tk.Reused {
 			t.Errorf("first tokenization marked reused")
 		}
-		got, meta, err := s.Detokenize(ctx, tn, tk.Token)
+		got, err := s.Detokenize(ctx, tn, tk.Token)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got != in[i] {
 			t.Errorf("round trip %d: got %+v", i, got.Expiry)
 		}
-		if meta.Last4 != card.Last4(in[i].PAN) {
-			t.Errorf("meta last4 %q", meta.Last4)
+		if tk.Meta.Last4 != card.Last4(in[i].PAN) {
+			t.Errorf("meta last4 %q", tk.Meta.Last4)
 		}
 	}
 	if toks[0].Meta.Brand != card.Visa || toks[1].Meta.Brand != card.Amex {
@@ -125,13 +126,13 @@ func TestTokenizeRoundTrip(t *testing.T) {
 	}
 
 	// Other tenant: not found. Garbage: not found.
-	if _, _, err := s.Detokenize(ctx, tenant(), toks[0].Token); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Detokenize(ctx, tenant(), toks[0].Token); !errors.Is(err, ErrNotFound) {
 		t.Errorf("other tenant: %v", err)
 	}
-	if _, _, err := s.Detokenize(ctx, tn, PANPrefix+"AAAAAAAAAAAAAAAAAAAAAAAA"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Detokenize(ctx, tn, token.PANPrefix+"AAAAAAAAAAAAAAAAAAAAAAAA"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown token: %v", err)
 	}
-	if _, _, err := s.Detokenize(ctx, tn, "../../sys/x"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Detokenize(ctx, tn, "../../sys/x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("path-like token: %v", err)
 	}
 }
@@ -141,7 +142,7 @@ func TestNoCardDataInVault(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	tn := tenant()
-	toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "5500000000000004", Expiry: "01/29", Holder: "Jo"}})
+	toks, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "5500000000000004", Expiry: "01/29", Holder: "Jo"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +158,11 @@ func TestNoCardDataInVault(t *testing.T) {
 		t.Fatalf("record is not Transit ciphertext")
 	}
 	// The record is bound to its token: copied under another token it fails.
-	other, _ := newOpaque(PANPrefix)
+	other, _ := token.NewOpaque(token.PANPrefix)
 	if err := s.kvWrite(ctx, s.kvData(tn, "pan", other), data, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Detokenize(ctx, tn, other); !errors.Is(err, ErrTampered) {
+	if _, err := s.Detokenize(ctx, tn, other); !errors.Is(err, ErrTampered) {
 		t.Fatalf("swapped record: %v", err)
 	}
 	// The derived key is per tenant: the same ciphertext under another
@@ -170,7 +171,7 @@ func TestNoCardDataInVault(t *testing.T) {
 	if err := s.kvWrite(ctx, s.kvData(t2, "pan", toks[0].Token), data, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Detokenize(ctx, t2, toks[0].Token); err == nil {
+	if _, err := s.Detokenize(ctx, t2, toks[0].Token); err == nil {
 		t.Fatal("record decrypted under another tenant's key")
 	}
 }
@@ -180,7 +181,7 @@ func TestPreservingFormat(t *testing.T) {
 	ctx := context.Background()
 	tn := tenant()
 	for _, pan := range []string{"4111111111111111", "374500000000015", "6799990000000000011"} {
-		toks, err := s.Tokenize(ctx, tn, FormatPreserveLast4, []Card{{PAN: pan}})
+		toks, err := s.Tokenize(ctx, tn, token.FormatPreserveLast4, []card.Card{{PAN: pan}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +192,7 @@ func TestPreservingFormat(t *testing.T) {
 		if _, _, ok := card.Detect(tk); ok {
 			t.Errorf("preserving token detected as a card")
 		}
-		got, _, err := s.Detokenize(ctx, tn, tk)
+		got, err := s.Detokenize(ctx, tn, tk)
 		if err != nil || got.PAN != pan {
 			t.Errorf("detokenize preserving token: %v", err)
 		}
@@ -200,11 +201,11 @@ func TestPreservingFormat(t *testing.T) {
 
 func TestPreservingTokensNeverLuhn(t *testing.T) {
 	for i := 0; i < 2000; i++ {
-		tk, err := newPreserving("4111111111111111")
+		tk, err := token.NewPreserving("4111111111111111")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if card.Luhn(tk) || !IsPreservingToken(tk) {
+		if card.Luhn(tk) || !token.IsPreserving(tk) {
 			t.Fatalf("token %d passes Luhn", i)
 		}
 	}
@@ -214,22 +215,22 @@ func TestExpiry(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	tn := tenant()
-	toks, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "4111111111111111"}})
+	toks, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Move the store's clock past the token lifetime.
 	s.now = func() time.Time { return time.Now().Add(DefaultTokenTTL + time.Hour) }
-	if _, _, err := s.Detokenize(ctx, tn, toks[0].Token); !errors.Is(err, ErrExpired) {
+	if _, err := s.Detokenize(ctx, tn, toks[0].Token); !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired token: %v", err)
 	}
 	// Hard-deleted on the spot: gone even with the clock back.
 	s.now = time.Now
-	if _, _, err := s.Detokenize(ctx, tn, toks[0].Token); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Detokenize(ctx, tn, toks[0].Token); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("expired token still stored: %v", err)
 	}
 	// A new tokenization of the same PAN replaces the stale index entry.
-	again, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "4111111111111111"}})
+	again, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestSweep(t *testing.T) {
 	s := newStore(t, func(c *Config) { c.CVCTTL = time.Second })
 	ctx := context.Background()
 	tn := tenant()
-	if _, err := s.Tokenize(ctx, tn, FormatOpaque, []Card{{PAN: "4111111111111111"}, {PAN: "5500000000000004"}}); err != nil {
+	if _, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}, {PAN: "5500000000000004"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.TokenizeCVC(ctx, tn, "123"); err != nil {
@@ -278,16 +279,16 @@ func TestTenantAndFormatValidation(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	for _, bad := range []string{"", "../x", "a/b", strings.Repeat("x", 80)} {
-		if _, err := s.Tokenize(ctx, bad, FormatOpaque, []Card{{PAN: "4111111111111111"}}); !errors.Is(err, ErrInvalid) {
+		if _, err := s.Tokenize(ctx, bad, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("tenant %q accepted", bad)
 		}
 	}
-	if _, err := s.Tokenize(ctx, tenant(), FormatOpaque, []Card{{PAN: "4111111111111112"}}); !errors.Is(err, ErrInvalid) {
+	if _, err := s.Tokenize(ctx, tenant(), token.FormatOpaque, []card.Card{{PAN: "4111111111111112"}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Luhn-invalid PAN accepted")
 	} else if strings.Contains(err.Error(), "4111111111111112") {
 		t.Errorf("error carries the PAN")
 	}
-	if _, err := ParseFormat("weird"); err == nil {
+	if _, err := token.ParseFormat("weird"); err == nil {
 		t.Error("unknown format accepted")
 	}
 }
@@ -307,7 +308,7 @@ func TestUnavailable(t *testing.T) {
 	dead.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err = s.Tokenize(ctx, "shop", FormatOpaque, []Card{{PAN: "4111111111111111"}})
+	_, err = s.Tokenize(ctx, "shop", token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("vault down: %v", err)
 	}
@@ -333,12 +334,12 @@ func TestTokenFileReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn := tenant()
-	if _, err := s.Tokenize(context.Background(), tn, FormatOpaque, []Card{{PAN: "4111111111111111"}}); err != nil {
+	if _, err := s.Tokenize(context.Background(), tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}}); err != nil {
 		t.Fatalf("tokenize with policy token: %v", err)
 	}
 	// The tokenize policy cannot detokenize.
-	toks, _ := s.Tokenize(context.Background(), tn, FormatOpaque, []Card{{PAN: "4111111111111111"}})
-	if _, _, err := s.Detokenize(context.Background(), tn, toks[0].Token); !errors.Is(err, ErrUnavailable) {
+	toks, _ := s.Tokenize(context.Background(), tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
+	if _, err := s.Detokenize(context.Background(), tn, toks[0].Token); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("tokenize-only token detokenized: %v", err)
 	}
 	// Rotate: revoke the old token, write a new one; the store picks it up.
@@ -353,7 +354,7 @@ func TestTokenFileReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte(sec2.Auth.ClientToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Tokenize(context.Background(), tn, FormatOpaque, []Card{{PAN: "5500000000000004"}}); err != nil {
+	if _, err := s.Tokenize(context.Background(), tn, token.FormatOpaque, []card.Card{{PAN: "5500000000000004"}}); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -48,7 +49,7 @@ func (s *Store) Sweep(ctx context.Context, tenant string) (SweepResult, error) {
 	if err := sweep("pan", &res.Tokens); err != nil {
 		return res, err
 	}
-	for _, f := range []Format{FormatOpaque, FormatPreserveLast4} {
+	for _, f := range []token.Format{token.FormatOpaque, token.FormatPreserveLast4} {
 		if err := sweep("idx/"+string(f), &res.Index); err != nil {
 			return res, err
 		}

@@ -1,4 +1,4 @@
-package caddymodule
+package textscan
 
 // Reading text the way the most lenient app would: every escape an app or a
 // browser may undo before it looks at a value, and the readings of a text
@@ -9,12 +9,12 @@ import (
 	"strings"
 )
 
-// decodeText undoes the escapes an app may apply before it reads a value —
+// Unescape undoes the escapes an app may apply before it reads a value —
 // percent-encoding, '+' for space, \uXXXX, HTML character references — up
 // to three times (double encoding).
-func decodeText(s string) string {
+func Unescape(s string) string {
 	for range 3 {
-		d := decodeOnce(s)
+		d := UnescapeOnce(s)
 		if d == s {
 			return s
 		}
@@ -23,9 +23,9 @@ func decodeText(s string) string {
 	return s
 }
 
-// decodeOnce undoes one layer of escapes in a single pass: '+', %XX,
+// UnescapeOnce undoes one layer of escapes in a single pass: '+', %XX,
 // \uXXXX, \xHH, \ooo, JSON's short escapes, &#N; and &#xH; (';' optional).
-func decodeOnce(s string) string {
+func UnescapeOnce(s string) string {
 	if strings.IndexAny(s, "+%\\&") < 0 {
 		return s
 	}

@@ -1,33 +1,40 @@
-package caddymodule
-
-// What a refusal counts as card data in text: card numbers as people type
-// them (textCards), format-preserving token shapes, and CVCs by their names.
+// Package textscan is what cardproxy's fail-closed checks count as card data
+// in text, read the way the most lenient app would read it: card numbers as
+// people type them (Cards), also as number parsers read them (NumericCard),
+// tokens and format-preserving token shapes, and CVCs by their names — in
+// every reading of the text (Readings: as sent, unescaped, without NUL bytes,
+// without XML markup). It only answers questions; it never rewrites.
+package textscan
 
 import (
+	"math"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/cardproxy/cardproxy/card"
-	"github.com/cardproxy/cardproxy/vault"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/token"
 )
 
-// cardInToken reports a card number in a header, query or path value, as
+// CardInValue reports a card number in a header, query or path value, as
 // sent or decoded (%0A4111…: the letter of an escape is no letter to the
 // app).
-func cardInToken(s string) bool {
-	if d := decodeOnce(s); d != s && textCard(d) {
+func CardInValue(s string) bool {
+	if d := UnescapeOnce(s); d != s && HasCard(d) {
 		return true // as the app's query or cookie parser decodes it
 	}
-	if d := decodeText(s); d != s && textCard(d) {
+	if d := Unescape(s); d != s && HasCard(d) {
 		return true
 	}
-	return textCard(s)
+	return HasCard(s)
 }
 
-// numericCard reports a whole value that number parsers read as a card
+// NumericCard reports a whole value that number parsers read as a card
 // number: PHP's (int)/intval/filter_var, JavaScript's Number/parseFloat and
 // Python's float/Decimal take "4.111111111111111e15", "4111111111111110.9"
 // (the nearest double) and "4111111111111111e0".
-func numericCard(v string) (string, bool) {
+func NumericCard(v string) (string, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" || strings.Trim(v, "0123456789.eE+-") != "" {
 		return "", false
@@ -35,18 +42,18 @@ func numericCard(v string) (string, bool) {
 	if d, ok := card.FromJSONNumber(v); ok && card.Likely(d) {
 		return d, true
 	}
-	return asDouble(v, card.Likely)
+	return AsDouble(v, card.Likely)
 }
 
-// textCard reports a card number that a refusal counts in text (see
-// textCards).
-func textCard(s string) bool {
+// HasCard reports a card number that a refusal counts in text (see
+// Cards).
+func HasCard(s string) bool {
 	found := false
-	textCards(s, func(card.Hit) bool { found = true; return false })
+	Cards(s, func(card.Hit) bool { found = true; return false })
 	return found
 }
 
-// textCards calls yield for the card numbers in text that cardproxy refuses
+// Cards calls yield for the card numbers in text that cardproxy refuses
 // a request for: card.Likely numbers (not 12–13 digits, UATP or short
 // Maestro: barcodes, phone numbers, ad ids, timestamps), at most one
 // separator between two digits, not a window inside a longer number
@@ -54,7 +61,7 @@ func textCard(s string) bool {
 // glued to a letter, directly or across a '-', is a hex id, a UUID, an IBAN
 // or a signature (a space is a word boundary: "card 4111 …" counts). Measured on realistic traffic (legit_test.go),
 // anything looser refuses real checkouts.
-func textCards(s string, yield func(card.Hit) bool) {
+func Cards(s string, yield func(card.Hit) bool) {
 	card.Find(s, card.Likely, func(h card.Hit) bool {
 		if (h.Start > 0 && isDigit(s[h.Start-1]) && !onlyZerosBefore(s, h.Start)) || (h.End < len(s) && isDigit(s[h.End])) {
 			return true // a window inside a longer number: an id, not a card as typed
@@ -99,20 +106,20 @@ func isSepByte(c byte) bool { return c == ' ' || c == '-' || c == '+' || c == '\
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// hasPreservingRun reports a run of 12–19 digits (single spaces or dashes
+// PreservingRun reports a run of 12–19 digits (single spaces or dashes
 // between them allowed) with a leading 0 that fails Luhn — the shape of a
 // format-preserving token — anywhere in s, as sent or decoded.
 // In headers and the query (glued), a run glued to a letter is part of an
 // identifier (hex ids) and does not count.
-func hasPreservingRun(s string, glued bool) bool {
-	if preservingIn(s, glued) {
+func PreservingRun(s string, glued bool) bool {
+	if PreservingIn(s, glued) {
 		return true
 	}
-	d := decodeText(s)
-	return d != s && preservingIn(d, glued)
+	d := Unescape(s)
+	return d != s && PreservingIn(d, glued)
 }
 
-func preservingIn(s string, glued bool) bool {
+func PreservingIn(s string, glued bool) bool {
 	var run [card.MaxLen + 1]byte
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
@@ -133,7 +140,7 @@ func preservingIn(s string, glued bool) bool {
 				break
 			}
 		}
-		if n >= card.MinLen && n <= card.MaxLen && vault.IsPreservingToken(string(run[:n])) &&
+		if n >= card.MinLen && n <= card.MaxLen && token.IsPreserving(string(run[:n])) &&
 			!(glued && ((i > 0 && isLetter(s[i-1])) || (j < len(s) && isLetter(s[j])))) {
 			return true
 		}
@@ -142,12 +149,12 @@ func preservingIn(s string, glued bool) bool {
 	return false
 }
 
-// textReadings are the ways an app may read a text body: as sent, decoded,
+// Readings are the ways an app may read a text body: as sent, decoded,
 // without NUL bytes (UTF-16 or UTF-32 text, which Werkzeug's get_json
 // decodes) and without XML markup that parsers drop inside a text node
 // (CDATA brackets, comments).
-func textReadings(s string) []string {
-	d := decodeText(s)
+func Readings(s string) []string {
+	d := Unescape(s)
 	out := []string{s}
 	if d != s {
 		out = append(out, d)
@@ -161,11 +168,11 @@ func textReadings(s string) []string {
 	return out
 }
 
-// cvcInText finds a CVC by its name in text cardproxy does not parse
+// CVCByName finds a CVC by its name in text cardproxy does not parse
 // (`cvc=739`, `"cvv": "739"`, `<cvc>739</cvc>`): a CVC has no checksum,
 // so its name is all there is to recognise it by. Linear: one lower-cased
 // copy, then strings.Index per name stem.
-func cvcInText(s string) bool {
+func CVCByName(s string) bool {
 	low := strings.ToLower(strings.NewReplacer("ſ", "s", "K", "k").Replace(s))
 	for _, stem := range cvcStems {
 		for i := 0; ; {
@@ -203,12 +210,12 @@ func cvcAfterName(s string) bool {
 	return (d == 3 || d == 4) && (i+d == len(s) || !isLetter(s[i+d]))
 }
 
-// cvcStems start the names cvcInText looks for: the generic stems at a word
+// cvcStems start the names CVCByName looks for: the generic stems at a word
 // start, and the compound names (cardCvc, ccCvv, card_security_code, cc_cid…)
 // whole, since they begin with another word.
 var cvcStems = func() []string {
 	stems := []string{"cv", "csc", "security", "card_code", "cardcode", "card code", "card-code", "verification"}
-	for n := range cvcNames {
+	for _, n := range fieldmap.CVCNames() {
 		stems = append(stems, n, strings.ReplaceAll(n, "_", ""))
 	}
 	for _, n := range []string{"cccvv", "cccvc", "cardverificationvalue", "cardverificationcode", "cardsecuritycode"} {
@@ -216,3 +223,44 @@ var cvcStems = func() []string {
 	}
 	return stems
 }()
+
+// HasToken reports whether s, decoded, holds an opaque cardproxy token.
+func HasToken(s string) bool { return token.Contains(s) || token.Contains(Unescape(s)) }
+
+// IsPreservingToken reports whether a whole value, decoded and without
+// separators, has the shape of a format-preserving token.
+func IsPreservingToken(v string) bool {
+	// Whatever trim() an app applies: PHP's strips NUL, Python's the
+	// control characters \x1c–\x1f; invisible format characters too.
+	d, ok := card.Normalize(strings.TrimFunc(Unescape(v), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	}))
+	return ok && token.IsPreserving(d)
+}
+
+// AsDouble reads a number as the double every JavaScript, PHP and Python app
+// parses it into, and returns the first integer reading of 12–19 digits
+// that match accepts: the double's exact value, and the digits JavaScript
+// prints for it (shortest form, zero-padded: 4111111111111117001 prints as
+// 4111111111111117000).
+func AsDouble(v string, match func(string) bool) (string, bool) {
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || x < 1e11 || x >= 1e19 || x != math.Trunc(x) {
+		return "", false
+	}
+	exact := strconv.FormatFloat(x, 'f', 0, 64)
+	if match(exact) {
+		return exact, true
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(x, 'e', -1, 64), "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	e, _ := strconv.Atoi(exp)
+	if n := e + 1; n >= len(digits) && n <= card.MaxLen {
+		if js := digits + strings.Repeat("0", n-len(digits)); match(js) {
+			return js, true
+		}
+	}
+	return "", false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
