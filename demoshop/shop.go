@@ -25,7 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cardproxy/cardproxy/pspsim"
+	"github.com/cardproxy/cardproxy/msp"
 )
 
 // Config configures the shop.
@@ -174,14 +174,14 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 400, "Checkout failed", "The amount must be a positive number of euros, like 25.00.")
 		return
 	}
-	order := map[string]any{
-		"type": "direct", "gateway": "CREDITCARD", "order_id": orderID, "currency": "EUR", "amount": amount,
-		"description": "Cardproxy T-shirt",
-		"payment_options": map[string]any{
-			"notification_url": s.cfg.PublicURL + "/webhook", "notification_method": "POST",
-			"redirect_url": s.cfg.PublicURL + "/ok", "cancel_url": s.cfg.PublicURL + "/cancel", "close_window": false,
+	order := msp.OrderRequest{
+		Type: "direct", Gateway: "CREDITCARD", OrderID: orderID, Currency: "EUR", Amount: json.Number(strconv.Itoa(amount)),
+		Description: "Cardproxy T-shirt",
+		PaymentOptions: msp.PaymentOptions{
+			NotificationURL: s.cfg.PublicURL + "/webhook", NotificationMethod: "POST",
+			RedirectURL: s.cfg.PublicURL + "/ok", CancelURL: s.cfg.PublicURL + "/cancel",
 		},
-		"customer": map[string]any{
+		Customer: map[string]any{
 			"locale": "en_US", "ip_address": strings.Split(r.RemoteAddr, ":")[0],
 			"browser": map[string]any{
 				"user_agent": r.UserAgent(), "accept_header": r.Header.Get("Accept"), "language": r.Header.Get("Accept-Language"),
@@ -189,12 +189,12 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 				"time_zone": "0",
 			},
 		},
-		"gateway_info": map[string]any{
-			"card_number":      tok,
-			"card_holder_name": r.PostForm.Get("card_holder"),
+		GatewayInfo: msp.GatewayInfo{
+			CardNumber:     tok,
+			CardHolderName: r.PostForm.Get("card_holder"),
 			// cardproxy fills in the expiry stored with the token, as YYMM.
-			"card_expiry_date": tok,
-			"card_cvc":         r.PostForm.Get("cvc"),
+			CardExpiryDate: msp.YYMM(tok),
+			CardCVC:        r.PostForm.Get("cvc"),
 		},
 	}
 	out, err := s.callPSP(http.MethodPost, "/orders", order)
@@ -210,12 +210,12 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 402, "Payment failed", detail)
 		return
 	}
-	if cv, ok := out.Data["customer_verification"].(map[string]any); ok && cv["type"] == "redirect" {
-		http.Redirect(w, r, fmt.Sprint(cv["url"]), http.StatusSeeOther)
+	if cv := out.Data.CustomerVerification; cv != nil && cv.Type == "redirect" {
+		http.Redirect(w, r, cv.URL, http.StatusSeeOther)
 		return
 	}
-	if pu, ok := out.Data["payment_url"].(string); ok && pu != "" {
-		http.Redirect(w, r, pu, http.StatusSeeOther)
+	if out.Data.PaymentURL != "" {
+		http.Redirect(w, r, out.Data.PaymentURL, http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, s.cfg.PublicURL+"/ok?transactionid="+url.QueryEscape(orderID), http.StatusSeeOther)
@@ -223,10 +223,9 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 
 // pspAnswer is MultiSafepay's envelope (or cardproxy's JSON refusal).
 type pspAnswer struct {
-	Success   bool           `json:"success"`
-	Data      map[string]any `json:"data"`
-	ErrorInfo string         `json:"error_info"`
-	Message   string         `json:"message"`
+	msp.Response[msp.Order]
+	// Message is the reason of a refusal by cardproxy.
+	Message string `json:"message"`
 }
 
 // callPSP calls the MultiSafepay API through cardproxy's egress. An answer
@@ -277,16 +276,13 @@ func (s *Shop) result(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 404, "Unknown order", "The payment service does not know this order.")
 		return
 	}
-	pd, _ := out.Data["payment_details"].(map[string]any)
-	brand := brands[fmt.Sprint(pd["type"])]
+	pd := out.Data.PaymentDetails
+	brand := brands[pd.Type]
 	if brand == "" {
 		brand = "Card"
 	}
-	last4 := fmt.Sprint(pd["last4"])
-	for len(last4) < 4 {
-		last4 = "0" + last4
-	}
-	status := fmt.Sprint(out.Data["status"])
+	last4 := fmt.Sprintf("%04d", pd.Last4) // a number in the answer: 0042 is 42
+	status := out.Data.Status
 	if status == "completed" {
 		s.render(w, 200, map[string]any{"Title": "Payment complete", "Class": "ok",
 			"Detail": fmt.Sprintf("Order %s is paid: %s ending in %s.", id, brand, last4)})
@@ -298,14 +294,11 @@ func (s *Shop) result(w http.ResponseWriter, r *http.Request) {
 // webhook verifies the PSP's signature over the raw body.
 func (s *Shop) webhook(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := pspsim.Verify(s.cfg.APIKey, r.Header.Get("Auth"), body, time.Now(), 10*time.Minute); err != nil {
+	if err := msp.Verify(s.cfg.APIKey, r.Header.Get(msp.AuthHeader), body, time.Now(), 10*time.Minute); err != nil {
 		http.Error(w, "invalid signature", http.StatusForbidden)
 		return
 	}
-	var o struct {
-		OrderID string `json:"order_id"`
-		Status  string `json:"status"`
-	}
+	var o msp.Order // the body is the order
 	_ = json.Unmarshal(body, &o)
 	s.mu.Lock()
 	s.webhooks[o.OrderID] = o.Status

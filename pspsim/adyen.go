@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/msp"
 )
 
 // adyenAPI authenticates with X-API-Key (Adyen's header).
@@ -72,7 +73,7 @@ func (s *Sim) adyenPayment(r *http.Request, body []byte) (int, any) {
 		md := s.newID()
 		s.mu.Lock()
 		s.orders[req.Reference] = &order{
-			data: map[string]any{"order_id": req.Reference, "amount": req.Amount.Value, "currency": req.Amount.Currency, "status": "initialized", "payment_details": map[string]any{}},
+			data: &msp.Order{OrderID: req.Reference, Amount: json.Number(strconv.FormatInt(req.Amount.Value, 10)), Currency: req.Amount.Currency, Status: "initialized"},
 			pan:  pm.Number, outcome: outcome, threeDS: "pending", adyen: true, termURL: req.ReturnURL, md: md,
 		}
 		s.mu.Unlock()

@@ -2,11 +2,16 @@ package pspsim
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardproxy/cardproxy/msp"
 )
 
 func orderJSON(id, pan, expiry, cvc string) string {
@@ -116,23 +121,6 @@ func TestOrderLookupAndRefund(t *testing.T) {
 	}
 }
 
-func TestWebhookSignature(t *testing.T) {
-	body := []byte(`{"order_id":"x","status":"completed"}`)
-	auth := Sign("key", 1700000000, body)
-	if err := Verify("key", auth, body, time.Unix(1700000010, 0), time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if Verify("key", auth, append(body, ' '), time.Unix(1700000010, 0), time.Minute) == nil {
-		t.Fatal("modified body verified")
-	}
-	if Verify("other", auth, body, time.Unix(1700000010, 0), time.Minute) == nil {
-		t.Fatal("wrong key verified")
-	}
-	if Verify("key", auth, body, time.Unix(1700009999, 0), time.Minute) == nil {
-		t.Fatal("stale webhook verified")
-	}
-}
-
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -143,5 +131,50 @@ func TestErrorsDoNotEchoCards(t *testing.T) {
 	code, out := post(t, h, "/v1/json/orders", `{"type":"direct","order_id":"e1","currency":"EUR","amount":1,"gateway_info":{"card_number":4111111111111111}}`, nil)
 	if code != 400 || strings.Contains(mustJSON(out), "4111111111111111") {
 		t.Fatalf("%d %v", code, out)
+	}
+}
+
+// TestChallengeWebhook: after the 3-D Secure challenge the shop gets a
+// webhook that msp.Verify accepts, whose body is the settled order, and the
+// browser goes back to redirect_url.
+func TestChallengeWebhook(t *testing.T) {
+	var got struct {
+		query url.Values
+		auth  string
+		body  []byte
+	}
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.query, got.auth = r.URL.Query(), r.Header.Get(msp.AuthHeader)
+		got.body, _ = io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, "OK")
+	}))
+	defer shop.Close()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	sim := New(Config{APIKey: "k", PublicURL: "https://sim", Now: func() time.Time { return now }})
+	h := sim.Handler()
+	body := strings.Replace(orderJSON("w1", "4761340000000019", `"3012"`, "123"), `"notification_url":""`, `"notification_url":"`+shop.URL+`/hook"`, 1)
+	if code, out := post(t, h, "/v1/json/orders", body, func(r *http.Request) { r.Header.Set("api_key", "k") }); code != 200 {
+		t.Fatalf("order: %d %v", code, out)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/acs/w1/result", strings.NewReader("outcome=authenticate"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "https://shop/ok?transactionid=w1" {
+		t.Fatalf("challenge result: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	if err := msp.Verify("k", got.auth, got.body, now, time.Minute); err != nil {
+		t.Fatalf("webhook signature: %v", err)
+	}
+	if got.query.Get("transactionid") != "w1" || got.query.Get("timestamp") != strconv.FormatInt(now.Unix(), 10) {
+		t.Errorf("webhook query: %v", got.query)
+	}
+	var o msp.Order
+	if err := json.Unmarshal(got.body, &o); err != nil || o.Status != "completed" ||
+		o.PaymentDetails.CardAuthenticationResult == nil || o.PaymentDetails.CardAuthenticationResult.ECI != "05" {
+		t.Errorf("webhook body: %v %s", err, got.body)
+	}
+	if whs := sim.Webhooks(); len(whs) != 1 || whs[0].Status != 200 || whs[0].Auth != got.auth {
+		t.Errorf("recorded webhooks: %+v", whs)
 	}
 }
