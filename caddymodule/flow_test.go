@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardproxy/cardproxy/pspsim"
+	"github.com/cardproxy/cardproxy/msp"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -109,7 +109,7 @@ func (a *shopApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "order %s status=%v card=%v ending %v", id, out.Data["status"], pd["type"], pd["last4"])
 	case r.URL.Path == "/webhook":
 		auth := r.Header.Get("Auth")
-		err := pspsim.Verify(a.apiKey, auth, body, time.Now(), 5*time.Minute)
+		err := msp.Verify(a.apiKey, auth, body, time.Now(), 5*time.Minute)
 		a.mu.Lock()
 		a.webhooks = append(a.webhooks, webhookCheck{body, err})
 		a.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cardproxy/cardproxy/msp"
 )
@@ -44,18 +43,4 @@ func appendQuery(u, k, v string) string {
 		sep = "&"
 	}
 	return u + sep + url.QueryEscape(k) + "=" + url.QueryEscape(v)
-}
-
-// Sign returns the MultiSafepay webhook Auth header for a body.
-//
-// Deprecated: use msp.Sign; this forwards to it for existing callers.
-func Sign(apiKey string, timestamp int64, body []byte) string {
-	return msp.Sign(apiKey, timestamp, body)
-}
-
-// Verify checks a webhook Auth header against the raw body.
-//
-// Deprecated: use msp.Verify; this forwards to it for existing callers.
-func Verify(apiKey, auth string, body []byte, now time.Time, maxAge time.Duration) error {
-	return msp.Verify(apiKey, auth, body, now, maxAge)
 }
