@@ -53,23 +53,6 @@ func TestAdv3CfuvidCookie(t *testing.T) {
 	}
 }
 
-// A1b. The rate over all _cfuvid timestamps of Nov 2025 – Nov 2026.
-func TestAdv3CfuvidRate(t *testing.T) {
-	rng := rand.New(rand.NewSource(3))
-	bad := 0
-	const n = 20000
-	for i := 0; i < n; i++ {
-		ms := 1761955200000 + rng.Int63n(365*86400000)
-		if checkHeaders(http.Header{"Cookie": {fmt.Sprintf("_cfuvid=%s-%d-0.0.1.1-604800000", alnum(rng, 43), ms)}}, false) != nil {
-			bad++
-		}
-	}
-	t.Logf("_cfuvid cookies refused: %d/%d (%.2f%%)", bad, n, 100*float64(bad)/n)
-	if bad > 0 {
-		t.Fail()
-	}
-}
-
 // A2. Meta (Facebook/Instagram) ads: ad, ad set and campaign ids are
 // 18-digit numbers ({{ad.id}} in utm_content, standard in Meta's URL
 // parameter builder). A window inside passes Luhn with a Maestro or Visa

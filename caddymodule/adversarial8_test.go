@@ -47,7 +47,7 @@ func TestAdv8AutoDetectOffNumericForms(t *testing.T) {
 func TestAdv8PreservingTokenInPath(t *testing.T) {
 	hs := newHarness(t, nil)
 	on := true
-	hs.h.app.PreservingTokens = &on
+	hs.app.PreservingTokens = &on
 	tok := "0412345678901234"
 	if !token.IsPreserving(tok) {
 		t.Fatal("not preserving-shaped")

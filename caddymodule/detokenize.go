@@ -21,10 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/fieldmap"
 	"github.com/cardproxy/cardproxy/httpbody"
 	"github.com/cardproxy/cardproxy/refusal"
 	"github.com/cardproxy/cardproxy/textscan"
+	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -265,7 +267,7 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *refusal.Error) error {
 	d.metrics.requests.WithLabelValues(string(e.Code)).Inc()
 	d.logger.Warn("egress request refused", zap.String("code", string(e.Code)), zap.Int("status", e.Status()),
-		zap.String("reason", maskLog(e.Message)), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
+		zap.String("reason", card.Redact(e.Message)), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
 		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("cause", maskErr(e.Cause)))
 	return e.Write(w)
 }
@@ -328,9 +330,10 @@ func (d *Detokenize) outbound(ctx context.Context, r *http.Request, body []byte)
 	for _, h := range hopHeaders {
 		up.Header.Del(h)
 	}
+	token.StripMetaHeaders(up.Header)
 	for k := range up.Header {
 		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "cardproxy-") || strings.HasPrefix(lk, "x-forwarded-") || lk == "forwarded" || lk == "via" {
+		if strings.HasPrefix(lk, "x-forwarded-") || lk == "forwarded" || lk == "via" {
 			up.Header.Del(k)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/cardproxy/cardproxy/ingress"
 )
 
 func TestLegitCorpus(t *testing.T) {
@@ -95,12 +97,12 @@ func culprit(h map[string]string) string {
 	for k, v := range h {
 		if k == "Cookie" {
 			for _, c := range strings.Split(v, "; ") {
-				if checkHeaders(http.Header{"Cookie": {c}}, false) != nil {
+				if ingress.CheckHeaders(http.Header{"Cookie": {c}}, false) != nil {
 					return "Cookie: " + c
 				}
 			}
 		}
-		if checkHeaders(http.Header{k: {v}}, false) != nil {
+		if ingress.CheckHeaders(http.Header{k: {v}}, false) != nil {
 			return k + ": " + v
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/logging"
+	"github.com/cardproxy/cardproxy/card"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -61,7 +62,7 @@ func (f CardMaskFilter) Filter(in zapcore.Field) zapcore.Field {
 	if i := strings.IndexByte(s, '?'); i >= 0 && !f.KeepQuery {
 		s = s[:i] + "?…"
 	}
-	in.String = maskLog(s)
+	in.String = card.Redact(s)
 	return in
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/refusal"
 	"github.com/cardproxy/cardproxy/vault"
 )
@@ -95,7 +96,7 @@ func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, vault.ErrExpired) {
 			status, msg = http.StatusServiceUnavailable, "The payment service is temporarily unavailable. Please try again in a moment."
 		}
-		h.logger.Warn("3-D Secure relay refused", zap.String("relay", maskLog(id)), zap.String("result", resultOf(err)), zap.String("tenant", h.tenant))
+		h.logger.Warn("3-D Secure relay refused", zap.String("relay", card.Redact(id)), zap.String("result", resultOf(err)), zap.String("tenant", h.tenant))
 		hdr.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		_, werr := w.Write([]byte(msg + "\n"))

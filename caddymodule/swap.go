@@ -84,7 +84,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 		switch {
 		case token.IsCVC(v):
 			if role != fieldmap.CVC {
-				return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", safeName(f)))
+				return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", fieldmap.SafeName(f)))
 			}
 			if _, seen := cvcs[v]; !seen {
 				cvcOrder = append(cvcOrder, v)
@@ -95,7 +95,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			// Every card token is looked up (and so validated), also one
 			// that only names the card whose expiry or holder to fill in.
 			if role != fieldmap.PAN && !fillable(role) {
-				return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", safeName(f)))
+				return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", fieldmap.SafeName(f)))
 			}
 			if pans[v] == nil {
 				pans[v] = &panUse{token: v}
@@ -108,7 +108,7 @@ func (d *Detokenize) detokenizeBody(r *http.Request, body []byte) ([]byte, []aud
 			}
 			continue
 		case f.Kind != bodyrewrite.Other && textscan.HasToken(v):
-			return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", safeName(f)))
+			return nil, nil, secrets{}, errOutsideCardField(fmt.Sprintf("field %q", fieldmap.SafeName(f)))
 		}
 		// Empty/null expiry and holder fields are filled when the body
 		// carries exactly one card.

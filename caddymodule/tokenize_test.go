@@ -56,6 +56,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 
 type harness struct {
 	h     *Tokenize
+	app   *App
 	store *vault.Store
 	tn    string
 	logs  *observer.ObservedLogs
@@ -92,7 +93,7 @@ func newHarnessAt(t testing.TB, addr, token string, mut func(*Tokenize)) *harnes
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{h: h, store: store, tn: tn, logs: logs}
+	return &harness{h: h, app: app, store: store, tn: tn, logs: logs}
 }
 
 func (hs *harness) do(t testing.TB, r *http.Request) (*httptest.ResponseRecorder, *recorder) {

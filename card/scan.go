@@ -211,3 +211,11 @@ func maskOnce(text string, match Matcher) (string, int) {
 	out = append(out, text[pos:]...)
 	return string(out), blocks
 }
+
+// Redact masks every Luhn-valid 12–19 digit number in a string headed for a
+// log line or an error message (MaskAll with AnyLuhn), also one next to
+// other digits.
+func Redact(s string) string {
+	out, _ := MaskAll(s, AnyLuhn)
+	return out
+}

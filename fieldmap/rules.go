@@ -195,3 +195,6 @@ func NamedLikeCVC(f *bodyrewrite.Field) bool {
 	}
 	return false
 }
+
+// SafeName is a field's name for messages and logs, card numbers masked.
+func SafeName(f *bodyrewrite.Field) string { return card.Redact(f.Name()) }

@@ -55,7 +55,7 @@ func StatusOf(c Code) int {
 // no-store caching and, for 503, Retry-After. Headers already set on w are
 // kept; the caller decides which to clear.
 func (e *Error) Write(w http.ResponseWriter) error {
-	msg, _ := card.MaskAll(e.Message, card.AnyLuhn) // a field name may look like a card number
+	msg := card.Redact(e.Message) // a field name may look like a card number
 	b, _ := json.Marshal(struct {
 		Code    Code   `json:"error"`
 		Message string `json:"message"`

@@ -1,4 +1,4 @@
-package caddymodule
+package ingress
 
 import (
 	"fmt"
@@ -80,22 +80,22 @@ func checkUnparsed(body []byte, pres bool) *refusal.Error {
 // the query into the form: Go's FormValue, PHP's $_REQUEST, Flask's
 // request.values) or a token. 3-D Secure return parameters and ignored
 // fields may hold numbers that pass Luhn.
-func (t *Tokenize) checkQuery(q string) *refusal.Error {
+func (c *Config) checkQuery(q string, pres bool) *refusal.Error {
 	if q == "" {
 		return nil
 	}
 	// Split as apps do: on '&' only (a ';' stays inside the value).
 	for _, pair := range strings.Split(q, "&") {
 		name, val, _ := strings.Cut(pair, "=")
-		if textscan.HasToken(pair) || (t.app.preservingTokens() && textscan.PreservingRun(pair, true)) {
+		if textscan.HasToken(pair) || (pres && textscan.PreservingRun(pair, true)) {
 			return errToken("the query string")
 		}
 		dn := textscan.Unescape(name)
 		f, _ := queryField(dn, textscan.Unescape(val))
-		if role := t.roleOf(f); role.Secret() && strings.TrimSpace(f.Value) != "" {
+		if role := c.roleOf(&f); role.Secret() && strings.TrimSpace(f.Value) != "" {
 			// Go's FormValue, PHP's $_REQUEST and Flask's request.values
 			// merge the query into the form: a card field there is one.
-			return refusal.New(refusal.CardDataInQuery, fmt.Sprintf("the query string has a value for the card field %q; card data goes in the request body, never in a URL", safeName(&f)))
+			return refusal.New(refusal.CardDataInQuery, fmt.Sprintf("the query string has a value for the card field %q; card data goes in the request body, never in a URL", fieldmap.SafeName(&f)))
 		} else if role == fieldmap.Ignore || (fieldmap.Is3DSName(dn) && fieldmap.Numeric(textscan.Unescape(val))) {
 			continue // an ignored field, or a numeric 3-D Secure return value
 		}
@@ -150,9 +150,9 @@ func checkPath(p string, pres bool) *refusal.Error {
 	return nil
 }
 
-// checkHeaders refuses request headers that carry a card number or a token,
+// CheckHeaders refuses request headers that carry a card number or a token,
 // or a CVC in a cookie or header named like a CVC field.
-func checkHeaders(h http.Header, pres bool) *refusal.Error {
+func CheckHeaders(h http.Header, pres bool) *refusal.Error {
 	for _, c := range (&http.Request{Header: h}).Cookies() {
 		if fieldmap.IsCVCName(c.Name) && card.ValidCVC(strings.Trim(c.Value, `" `)) {
 			return refusal.New(refusal.CardDataInHeader, "a cookie named like a CVC field carries a CVC; card data goes in the request body only")
@@ -189,10 +189,10 @@ func checkHeaders(h http.Header, pres bool) *refusal.Error {
 // lie inside a value cardproxy replaces, or in an ignored field or a 3-D
 // Secure return. Anything else — in a name, in multipart part headers, in
 // the literal text of an escape — is refused before any Vault work.
-func residualCheck(body []byte, fields []bodyrewrite.Field, p *plan, allowed func(*bodyrewrite.Field) bool) *refusal.Error {
+func residualCheck(body []byte, fields []bodyrewrite.Field, p *Plan, allowed func(*bodyrewrite.Field) bool) *refusal.Error {
 	var spans [][2]int
-	for _, g := range p.pans {
-		for _, f := range g.fields {
+	for _, g := range p.Cards {
+		for _, f := range g.Fields {
 			s, e := f.Span()
 			spans = append(spans, [2]int{s, e})
 		}
@@ -219,17 +219,17 @@ func residualCheck(body []byte, fields []bodyrewrite.Field, p *plan, allowed fun
 // finalCheck runs on the body about to go to the app, whatever the field
 // rules decided: none of the card numbers this request carried may be left
 // in it in any representation, and no token but those just issued.
-func finalCheck(out []byte, p *plan, res *result) *refusal.Error {
+func finalCheck(out []byte, p *Plan, t Tokens) *refusal.Error {
 	s := string(out)
-	pans := make([]string, 0, len(p.pans))
-	for _, g := range p.pans {
-		pans = append(pans, g.pan)
+	pans := make([]string, 0, len(p.Cards))
+	for _, g := range p.Cards {
+		pans = append(pans, g.Card.PAN)
 	}
 	if card.ContainsLoose(s, card.OneOf(pans...)) {
 		return refusal.New(refusal.CardDataLeft, "a card number of this request is also where cardproxy cannot replace it (e.g. in free text or escaped); nothing was forwarded")
 	}
 	issued := map[string]bool{}
-	for _, tok := range res.tokens {
+	for _, tok := range t.All() {
 		issued[tok] = true
 	}
 	for _, tok := range token.Pattern.FindAllString(textscan.Unescape(s), -1) {
@@ -238,21 +238,4 @@ func finalCheck(out []byte, p *plan, res *result) *refusal.Error {
 		}
 	}
 	return nil
-}
-
-// safeName is a field name for messages and logs, card numbers masked.
-func safeName(f *bodyrewrite.Field) string { return maskLog(f.Name()) }
-
-// maskLog masks every Luhn-valid 12–19 digit number in a string headed for a
-// log line or an error message, also next to other digits.
-func maskLog(s string) string {
-	out, _ := card.MaskAll(s, card.AnyLuhn)
-	return out
-}
-
-func maskErr(err error) string {
-	if err == nil {
-		return ""
-	}
-	return maskLog(err.Error())
 }

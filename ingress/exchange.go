@@ -1,0 +1,75 @@
+package ingress
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/token"
+)
+
+// Tokenizer stores card data and hands out tokens: the token vault
+// (vault.Store) implements it on HashiCorp Vault.
+type Tokenizer interface {
+	// Tokenize returns one token per card, in order.
+	Tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card) ([]token.Issued, error)
+	// TokenizeCVC returns a single-use CVC token and when it expires.
+	TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error)
+}
+
+// Tokens are a plan's tokens: Cards[i] for Plan.Cards[i], CVCs[i] for
+// Plan.CVCs[i].
+type Tokens struct {
+	Cards []token.Issued
+	CVCs  []string
+}
+
+// Exchange stores the plan's cards (one batch per token format, usually one)
+// and CVCs and returns their tokens. On any error nothing may be forwarded:
+// the store's errors become 400 invalid_card_data or 503 vault_unavailable.
+func Exchange(ctx context.Context, tz Tokenizer, tenant string, p *Plan) (Tokens, *refusal.Error) {
+	t := Tokens{Cards: make([]token.Issued, len(p.Cards)), CVCs: make([]string, len(p.CVCs))}
+	for _, format := range []token.Format{token.FormatOpaque, token.FormatPreserveLast4} {
+		var idx []int
+		var cards []card.Card
+		for i, g := range p.Cards {
+			if g.Format == format {
+				idx = append(idx, i)
+				cards = append(cards, g.Card)
+			}
+		}
+		if len(cards) == 0 {
+			continue
+		}
+		issued, err := tz.Tokenize(ctx, tenant, format, cards)
+		if err != nil {
+			return Tokens{}, storeError(err)
+		}
+		if len(issued) != len(cards) {
+			return Tokens{}, storeError(token.ErrUnavailable)
+		}
+		for k, i := range idx {
+			t.Cards[i] = issued[k]
+		}
+	}
+	for i, g := range p.CVCs {
+		tok, _, err := tz.TokenizeCVC(ctx, tenant, g.CVC)
+		if err != nil {
+			return Tokens{}, storeError(err)
+		}
+		t.CVCs[i] = tok
+	}
+	return t, nil
+}
+
+// storeError maps a token store error: invalid input is the client's fault
+// (400); anything else means the vault could not do its job, and the request
+// must not go on (503, fail closed).
+func storeError(err error) *refusal.Error {
+	if errors.Is(err, token.ErrInvalid) {
+		return refusal.Because(refusal.InvalidCardData, err.Error(), err)
+	}
+	return refusal.Because(refusal.VaultUnavailable, "the card vault is unavailable; the request was not forwarded. Retry later.", err)
+}
