@@ -22,9 +22,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/egress"
 	"github.com/cardproxy/cardproxy/fieldmap"
 	"github.com/cardproxy/cardproxy/httpbody"
 	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/relay"
 	"github.com/cardproxy/cardproxy/textscan"
 	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
@@ -88,13 +90,12 @@ type Detokenize struct {
 	Relay3DS string         `json:"relay_3ds,omitempty"`
 	RelayTTL caddy.Duration `json:"relay_ttl,omitempty"`
 
-	app      *App
-	store    *vault.Store
+	core     egress.Config
+	store    egress.Detokenizer
+	relays   relay.Store
 	tenant   string
 	upstream *url.URL
 	client   *http.Client
-	rules    fieldmap.Rules
-	preset   fieldmap.Preset
 	apiKey   string
 	logger   *zap.Logger
 	metrics  *egressMetrics
@@ -119,8 +120,8 @@ func (d *Detokenize) Provision(ctx caddy.Context) error {
 
 func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
 	d.logger = logger
-	d.app = app
 	d.store = app.Store()
+	d.relays = app.Store()
 	d.tenant = app.tenant(d.Tenant)
 	if d.MaxBody == 0 {
 		d.MaxBody = DefaultMaxBody
@@ -134,12 +135,13 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 	if d.RelayTTL == 0 {
 		d.RelayTTL = caddy.Duration(10 * time.Minute)
 	}
+	var preset fieldmap.Preset
 	if d.Preset != "" {
 		p, ok := fieldmap.Presets[d.Preset]
 		if !ok {
 			return fmt.Errorf("card_detokenize: unknown preset %q (have multisafepay, adyen, stripe, checkout)", d.Preset)
 		}
-		d.preset = p
+		preset = p
 	}
 	repl := caddy.NewReplacer()
 	d.apiKey = repl.ReplaceKnown(d.APIKey, "")
@@ -147,7 +149,7 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 		return fmt.Errorf("card_detokenize: api_key resolved to an empty value")
 	}
 	if d.APIKeyHeader == "" {
-		d.APIKeyHeader = d.preset.APIKeyHeader
+		d.APIKeyHeader = preset.APIKeyHeader
 	}
 	if d.apiKey != "" && d.APIKeyHeader == "" {
 		return fmt.Errorf("card_detokenize: api_key needs api_key_header (or a preset)")
@@ -195,8 +197,12 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 		Timeout:       time.Duration(d.Timeout),
 	}
 
-	d.rules = fieldmap.Compile(d.preset.Fields.Plus(fieldmap.Set{PAN: d.PAN, CVC: d.CVC, Expiry: d.Expiry,
-		ExpiryMonth: d.ExpiryMonth, ExpiryYear: d.ExpiryYear, Holder: d.Holder}), nil)
+	d.core = egress.Config{
+		Rules: fieldmap.Compile(preset.Fields.Plus(fieldmap.Set{PAN: d.PAN, CVC: d.CVC, Expiry: d.Expiry,
+			ExpiryMonth: d.ExpiryMonth, ExpiryYear: d.ExpiryYear, Holder: d.Holder}), nil),
+		Preset:     preset,
+		Preserving: app.preservingTokens,
+	}
 	if d.Relay3DS != "" {
 		ru, err := url.Parse(d.Relay3DS)
 		if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
@@ -223,34 +229,34 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 // called.
 func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	reqID := requestID(r)
-	body, herr := d.readRequest(r)
-	if herr != nil {
-		return d.refuse(w, r, reqID, herr)
+	body, rerr := d.readRequest(r)
+	if rerr == nil && textscan.HasToken(r.URL.RawQuery) {
+		rerr = egress.TokenOutsideCardField("the query string")
 	}
-	if textscan.HasToken(r.URL.RawQuery) {
-		return d.refuse(w, r, reqID, errOutsideCardField("the query string"))
+	var plan *egress.Plan
+	if rerr == nil && len(body) > 0 {
+		plan, rerr = d.core.Plan(r.Header, body) // scan → plan
 	}
-	out := body
-	var audit []auditEntry
-	var sent secrets
-	if len(body) > 0 {
-		var err *refusal.Error
-		out, audit, sent, err = d.detokenizeBody(r, body)
-		for _, a := range audit {
-			d.logAudit(r, reqID, a)
+	var sent egress.Secrets
+	if rerr == nil && !plan.Empty() {
+		var audit []egress.Lookup
+		sent, audit, rerr = d.core.Exchange(r.Context(), d.store, d.tenant, plan) // → Vault
+		d.logAudit(r, reqID, audit)
+		if rerr == nil {
+			body, rerr = d.core.Apply(plan, sent) // → card data in the body
 		}
-		if err != nil {
-			return d.refuse(w, r, reqID, err)
-		}
+	}
+	if rerr != nil {
+		return d.refuse(w, r, reqID, rerr)
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(d.Timeout))
 	defer cancel()
-	up, err := d.outbound(ctx, r, out)
+	up, err := d.outbound(ctx, r, body)
 	if err != nil {
 		return d.refuse(w, r, reqID, refusal.New(refusal.BadRequest, err.Error()))
 	}
-	resp, err := d.client.Do(up)
+	resp, err := d.client.Do(up) // → the PSP, and nowhere else
 	if err != nil {
 		d.metrics.requests.WithLabelValues("psp_unreachable").Inc()
 		// The error text can hold the URL (and so a query api_key): log
@@ -261,7 +267,7 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	}
 	defer resp.Body.Close()
 	d.metrics.requests.WithLabelValues("forwarded").Inc()
-	return d.relayResponse(w, r, resp, reqID, sent)
+	return d.answer(w, r, resp, reqID, sent) // → the answer, masked, to the app
 }
 
 func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *refusal.Error) error {
@@ -291,15 +297,17 @@ func (d *Detokenize) readRequest(r *http.Request) ([]byte, *refusal.Error) {
 	return httpbody.Read(r, d.MaxBody)
 }
 
-func (d *Detokenize) logAudit(r *http.Request, reqID string, a auditEntry) {
-	d.metrics.detokenized.WithLabelValues(a.kind, a.result).Inc()
-	fields := []zap.Field{zap.String("event", "detokenize"), zap.String("kind", a.kind), zap.String("token", a.token),
-		zap.String("result", a.result), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
-		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("remote", r.RemoteAddr)}
-	if a.result == "ok" {
-		d.logger.Info("detokenized", fields...)
-	} else {
-		d.logger.Warn("detokenize refused", fields...)
+func (d *Detokenize) logAudit(r *http.Request, reqID string, audit []egress.Lookup) {
+	for _, a := range audit {
+		d.metrics.detokenized.WithLabelValues(a.Kind, a.Result).Inc()
+		fields := []zap.Field{zap.String("event", "detokenize"), zap.String("kind", a.Kind), zap.String("token", a.Token),
+			zap.String("result", a.Result), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
+			zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("remote", r.RemoteAddr)}
+		if a.Result == "ok" {
+			d.logger.Info("detokenized", fields...)
+		} else {
+			d.logger.Warn("detokenize refused", fields...)
+		}
 	}
 }
 

@@ -93,14 +93,15 @@ func (c *capture) got() []seenRequest {
 	return append([]seenRequest(nil), c.reqs...)
 }
 
-type egress struct {
+type egressHarness struct {
 	h     *Detokenize
+	app   *App
 	store *vault.Store
 	tn    string
 	logs  *observer.ObservedLogs
 }
 
-func newEgress(t *testing.T, upstream, ca string, mut func(*Detokenize)) *egress {
+func newEgress(t *testing.T, upstream, ca string, mut func(*Detokenize)) *egressHarness {
 	t.Helper()
 	store, err := vault.New(vault.Config{Address: srv.Addr, Token: srv.Token})
 	if err != nil {
@@ -112,16 +113,17 @@ func newEgress(t *testing.T, upstream, ca string, mut func(*Detokenize)) *egress
 		mut(d)
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
-	if err := d.setup(&App{Tenant: tn, store: store}, zap.New(core), prometheus.NewRegistry()); err != nil {
+	app := &App{Tenant: tn, store: store}
+	if err := d.setup(app, zap.New(core), prometheus.NewRegistry()); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return &egress{h: d, store: store, tn: tn, logs: logs}
+	return &egressHarness{h: d, app: app, store: store, tn: tn, logs: logs}
 }
 
-func (e *egress) do(t *testing.T, r *http.Request) *httptest.ResponseRecorder {
+func (e *egressHarness) do(t *testing.T, r *http.Request) *httptest.ResponseRecorder {
 	t.Helper()
 	w := httptest.NewRecorder()
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
@@ -134,7 +136,7 @@ func (e *egress) do(t *testing.T, r *http.Request) *httptest.ResponseRecorder {
 	return w
 }
 
-func (e *egress) tokens(t *testing.T, pan, expiry, holder, cvc string) (string, string) {
+func (e *egressHarness) tokens(t *testing.T, pan, expiry, holder, cvc string) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	toks, err := e.store.Tokenize(ctx, e.tn, token.FormatOpaque, []card.Card{{PAN: pan, Expiry: expiry, Holder: holder}})

@@ -120,7 +120,7 @@ func TestPreservingTokensOnlyWhereInUse(t *testing.T) {
 		t.Fatalf("a preserving-shaped value was detokenized with preserving tokens off: %s", got)
 	}
 	on := true
-	e.h.app.PreservingTokens = &on
+	e.app.PreservingTokens = &on
 	if got := send(); !strings.Contains(got, "4111111111111111") {
 		t.Fatalf("preserving_tokens on: not detokenized: %s", got)
 	}

@@ -219,3 +219,47 @@ func Redact(s string) string {
 	out, _ := MaskAll(s, AnyLuhn)
 	return out
 }
+
+// MaskCVCs replaces each digit-bounded occurrence of one of cvcs in s with
+// '*'s and returns how many it replaced.
+func MaskCVCs(s string, cvcs []string) (string, int) {
+	n := 0
+	for _, c := range cvcs {
+		if c == "" || !strings.Contains(s, c) {
+			continue
+		}
+		var b strings.Builder
+		i := 0
+		for {
+			j := strings.Index(s[i:], c)
+			if j < 0 {
+				break
+			}
+			j += i
+			end := j + len(c)
+			if (j == 0 || !isASCIIDigit(s[j-1])) && (end == len(s) || !isASCIIDigit(s[end])) {
+				b.WriteString(s[i:j])
+				b.WriteString(strings.Repeat("*", len(c)))
+				n++
+			} else {
+				b.WriteString(s[i:end])
+			}
+			i = end
+		}
+		b.WriteString(s[i:])
+		s = b.String()
+	}
+	return s, n
+}
+
+// ASCIIDigits maps every Unicode decimal digit to its ASCII digit.
+func ASCIIDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if v, ok := DigitValue(r); ok {
+			return rune('0' + v)
+		}
+		return r
+	}, s)
+}
+
+func isASCIIDigit(c byte) bool { return c >= '0' && c <= '9' }

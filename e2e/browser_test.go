@@ -27,6 +27,7 @@ import (
 	"github.com/cardproxy/cardproxy/demoshop"
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
 	"github.com/cardproxy/cardproxy/pspsim"
+	"github.com/cardproxy/cardproxy/relay"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -286,7 +287,7 @@ func TestBrowserRelay3DS(t *testing.T) {
 		`<input type="hidden" name="TermUrl" value="` + d.shopURL + `/checkout/3ds-return?x=1&amp;y=2"></form></body></html>`
 	ctx, cancel := browser(t)
 	defer cancel()
-	for _, rel := range []vault.Relay{{HTML: htmlPage}, {Action: acs.URL + "/acs", Fields: fields}} {
+	for _, rel := range []relay.Redirect{{HTML: htmlPage}, {Action: acs.URL + "/acs", Fields: fields}} {
 		id, err := store.PutRelay(context.Background(), "demo-shop", rel, time.Minute)
 		if err != nil {
 			t.Fatal(err)

@@ -4,24 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"time"
 
-	"github.com/cardproxy/cardproxy/token"
+	"github.com/cardproxy/cardproxy/relay"
 )
-
-// Relay is a 3-D Secure POST redirect kept for the shopper's browser: either
-// a form (Action + Fields, e.g. PaReq, MD, TermUrl) or a PSP-supplied HTML page.
-type Relay struct {
-	Action string            `json:"action,omitempty"`
-	Fields map[string]string `json:"fields,omitempty"`
-	HTML   string            `json:"html,omitempty"`
-}
-
-var relayPattern = regexp.MustCompile(`^cp_3ds_[0-9A-Za-z]{24}$`)
-
-// IsRelayID reports whether s has the shape of a relay id.
-func IsRelayID(s string) bool { return relayPattern.MatchString(s) }
 
 // PutRelay stores a relay for ttl in Vault (not in process memory, so any
 // cardproxy instance behind a load balancer can serve it) and returns its id.
@@ -30,14 +16,14 @@ func IsRelayID(s string) bool { return relayPattern.MatchString(s) }
 // payment-session data) is never written to KV: it lives only inside a Vault
 // response-wrapping token whose TTL is ttl, bound to tenant and id. KV
 // relay/<id> holds just that wrapping token and expires_at.
-func (s *Store) PutRelay(ctx context.Context, tenant string, r Relay, ttl time.Duration) (string, error) {
+func (s *Store) PutRelay(ctx context.Context, tenant string, r relay.Redirect, ttl time.Duration) (string, error) {
 	if !ValidTenant(tenant) {
 		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
 	if ttl < time.Second {
 		return "", fmt.Errorf("%w: relay lifetime must be at least 1s", ErrInvalid)
 	}
-	id, err := token.NewOpaque(token.RelayPrefix)
+	id, err := relay.NewID()
 	if err != nil {
 		return "", err
 	}
@@ -67,38 +53,38 @@ func relayBinding(tenant, id string) string { return tenant + "/" + id }
 // unwrapped only once, so of several parallel calls one gets the relay and the
 // others ErrNotFound. Unknown and used ids give ErrNotFound; expired ids
 // ErrExpired (or ErrNotFound once Vault has dropped the wrapping token).
-func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (Relay, error) {
+func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (relay.Redirect, error) {
 	if !ValidTenant(tenant) {
-		return Relay{}, fmt.Errorf("%w: tenant name", ErrInvalid)
+		return relay.Redirect{}, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
-	if !IsRelayID(id) {
-		return Relay{}, ErrNotFound
+	if !relay.IsID(id) {
+		return relay.Redirect{}, ErrNotFound
 	}
 	data, _, err := s.kvRead(ctx, s.kvData(tenant, "relay", id))
 	if err != nil {
-		return Relay{}, unavailable("read relay", err)
+		return relay.Redirect{}, unavailable("read relay", err)
 	}
 	if data == nil {
-		return Relay{}, ErrNotFound
+		return relay.Redirect{}, ErrNotFound
 	}
 	if err := s.delete(ctx, s.kvMeta(tenant, "relay", id)); err != nil {
-		return Relay{}, unavailable("delete relay", err)
+		return relay.Redirect{}, unavailable("delete relay", err)
 	}
 	if !s.now().Before(expiresAt(data)) {
-		return Relay{}, ErrExpired
+		return relay.Redirect{}, ErrExpired
 	}
 	// An entry without a wrapping token (e.g. a plaintext relay written by an
 	// older cardproxy) is not served.
 	wrapped, err := s.unwrap(ctx, "unwrap relay", str(data, "w"))
 	if err != nil {
-		return Relay{}, err
+		return relay.Redirect{}, err
 	}
 	if str(wrapped, "bind") != relayBinding(tenant, id) {
-		return Relay{}, ErrTampered
+		return relay.Redirect{}, ErrTampered
 	}
-	var r Relay
+	var r relay.Redirect
 	if err := json.Unmarshal([]byte(str(wrapped, "relay")), &r); err != nil {
-		return Relay{}, ErrTampered
+		return relay.Redirect{}, ErrTampered
 	}
 	return r, nil
 }
@@ -110,7 +96,7 @@ func (s *Store) PeekRelay(ctx context.Context, tenant, id string) error {
 	if !ValidTenant(tenant) {
 		return fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
-	if !IsRelayID(id) {
+	if !relay.IsID(id) {
 		return ErrNotFound
 	}
 	data, _, err := s.kvRead(ctx, s.kvData(tenant, "relay", id))

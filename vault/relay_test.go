@@ -9,17 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardproxy/cardproxy/relay"
 	"github.com/cardproxy/cardproxy/token"
 )
 
-var testRelay = Relay{
+var testRelay = relay.Redirect{
 	Action: "https://acs.example/challenge",
 	Fields: map[string]string{"PaReq": "pareq-SECRET-4f1c", "MD": "md-SECRET-77", "TermUrl": "https://shop.example/term"},
 }
 
 func TestRelayTakeOnce(t *testing.T) {
 	s, ctx, tn, id := putTestRelay(t)
-	if !IsRelayID(id) {
+	if !relay.IsID(id) {
 		t.Fatalf("relay id %q has the wrong shape", id)
 	}
 	if _, err := s.TakeRelay(ctx, tenant(), id); !errors.Is(err, ErrNotFound) {
@@ -48,7 +49,7 @@ func TestRelayNotInKV(t *testing.T) {
 	ctx := context.Background()
 	tn := tenant()
 	html := "<html><form action='https://acs.example/x'><input name=creq value='creq-SECRET-91'></form></html>"
-	for _, r := range []Relay{testRelay, {HTML: html}} {
+	for _, r := range []relay.Redirect{testRelay, {HTML: html}} {
 		id, err := s.PutRelay(ctx, tn, r, time.Minute)
 		if err != nil {
 			t.Fatal(err)

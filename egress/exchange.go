@@ -1,0 +1,163 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cardproxy/cardproxy/bodyrewrite"
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/fieldmap"
+	"github.com/cardproxy/cardproxy/refusal"
+	"github.com/cardproxy/cardproxy/token"
+)
+
+// Detokenizer gives back what tokens stand for: the token vault
+// (vault.Store) implements it on HashiCorp Vault.
+type Detokenizer interface {
+	Detokenize(ctx context.Context, tenant, tok string) (card.Card, error)
+	// DetokenizeCVC returns a CVC once: the token is used up.
+	DetokenizeCVC(ctx context.Context, tenant, tok string) (string, error)
+}
+
+// Lookup is one token looked up, for the audit log: never card data.
+type Lookup struct {
+	Token  string
+	Kind   string // "pan" or "cvc"
+	Result string // ok, unknown, expired, tampered, vault_error
+}
+
+// Secrets are what one request's tokens stand for: what Apply writes into
+// the body and what the PSP's answer must not carry back to the app.
+type Secrets struct {
+	cards map[string]card.Card
+	cvcs  map[string]string
+	// PANs and CVCs sent to the PSP, in plan order.
+	PANs, CVCs []string
+}
+
+// Exchange looks the plan's tokens up: the cards, then — once the fill-ins
+// are known to work — the CVCs, which are used up whatever the PSP answers.
+// Every lookup is returned for the audit log, also when it fails.
+func (c *Config) Exchange(ctx context.Context, dz Detokenizer, tenant string, p *Plan) (Secrets, []Lookup, *refusal.Error) {
+	s := Secrets{cards: map[string]card.Card{}, cvcs: map[string]string{}}
+	var audit []Lookup
+	for _, tok := range p.cards {
+		cd, err := dz.Detokenize(ctx, tenant, tok)
+		if err != nil {
+			return Secrets{}, append(audit, Lookup{tok, "pan", ResultOf(err)}), lookupError(err, "card token")
+		}
+		audit = append(audit, Lookup{tok, "pan", "ok"})
+		s.cards[tok] = cd
+		s.PANs = append(s.PANs, cd.PAN)
+	}
+	if _, rerr := c.fills(p, s); rerr != nil {
+		return Secrets{}, audit, rerr
+	}
+	for _, tok := range p.cvcs {
+		cvc, err := dz.DetokenizeCVC(ctx, tenant, tok)
+		if err != nil {
+			return Secrets{}, append(audit, Lookup{tok, "cvc", ResultOf(err)}), lookupError(err, "CVC token")
+		}
+		audit = append(audit, Lookup{tok, "cvc", "ok"})
+		s.cvcs[tok] = cvc
+		s.CVCs = append(s.CVCs, cvc)
+	}
+	return s, audit, nil
+}
+
+// Apply writes the card data into the body: card numbers and CVCs where
+// their tokens were, expiry and holder where asked.
+func (c *Config) Apply(p *Plan, s Secrets) ([]byte, *refusal.Error) {
+	edits, rerr := c.fills(p, s)
+	if rerr != nil {
+		return nil, rerr
+	}
+	for _, tok := range p.cards {
+		for _, f := range p.cardFields[tok] {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(s.cards[tok].PAN)})
+		}
+	}
+	for _, tok := range p.cvcs {
+		for _, f := range p.cvcFields[tok] {
+			edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(s.cvcs[tok])})
+		}
+	}
+	return bodyrewrite.Apply(p.body, edits), nil
+}
+
+// fills are the expiry and holder edits: fields holding a card token take
+// that card's data; empty ones take the only card's.
+func (c *Config) fills(p *Plan, s Secrets) ([]bodyrewrite.Edit, *refusal.Error) {
+	cardFor := func(f *bodyrewrite.Field) (card.Card, bool) {
+		if cd, ok := s.cards[f.Value]; ok {
+			return cd, true
+		}
+		if len(p.cards) == 1 {
+			return s.cards[p.cards[0]], true
+		}
+		return card.Card{}, false
+	}
+	now := time.Now()
+	var edits []bodyrewrite.Edit
+	for _, role := range []fieldmap.Role{fieldmap.Expiry, fieldmap.ExpiryMonth, fieldmap.ExpiryYear, fieldmap.Holder} {
+		for _, f := range p.fill[role] {
+			cd, ok := cardFor(f)
+			if !ok {
+				continue
+			}
+			if role == fieldmap.Holder {
+				if cd.Holder != "" {
+					edits = append(edits, bodyrewrite.Edit{Field: f, Raw: f.Encode(cd.Holder)})
+				}
+				continue
+			}
+			m, y, ok := parseExpiry(cd.Expiry, now)
+			switch {
+			case !ok && role == fieldmap.Expiry && f.Kind != bodyrewrite.Other && f.Value != "":
+				return nil, refusal.New(refusal.ExpiryUnknown, fmt.Sprintf("field %q asks for the card's expiry, but none was stored with the token", fieldmap.SafeName(f)))
+			case !ok:
+			case role == fieldmap.Expiry:
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeExpiry(f, c.Preset.ExpiryFormat, m, y)})
+			case role == fieldmap.ExpiryMonth:
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, m)})
+			default:
+				if c.Preset.YearDigits == 2 {
+					y %= 100
+				}
+				edits = append(edits, bodyrewrite.Edit{Field: f, Raw: encodeInt(f, y)})
+			}
+		}
+	}
+	return edits, nil
+}
+
+// ResultOf is a lookup error for the audit log.
+func ResultOf(err error) string {
+	switch {
+	case errors.Is(err, token.ErrNotFound):
+		return "unknown"
+	case errors.Is(err, token.ErrExpired):
+		return "expired"
+	case errors.Is(err, token.ErrTampered):
+		return "tampered"
+	}
+	return "vault_error"
+}
+
+func lookupError(err error, what string) *refusal.Error {
+	switch {
+	case errors.Is(err, token.ErrNotFound):
+		msg := what + " is unknown to this tenant"
+		if what == "CVC token" {
+			msg = "CVC token is unknown, already used or expired (CVC tokens are single use); ask the shopper for the CVC again"
+		}
+		return refusal.Because(refusal.UnknownToken, msg+"; nothing was sent to the payment provider", err)
+	case errors.Is(err, token.ErrExpired):
+		return refusal.Because(refusal.TokenExpired, what+" has expired; nothing was sent to the payment provider", err)
+	case errors.Is(err, token.ErrTampered):
+		return refusal.Because(refusal.UnknownToken, what+" does not match its record; nothing was sent to the payment provider", err)
+	}
+	return refusal.Because(refusal.VaultUnavailable, "the card vault is unavailable; nothing was sent to the payment provider. Retry later.", err)
+}
