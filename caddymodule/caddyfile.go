@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/cardproxy/cardproxy/vault"
 )
 
 func init() {
@@ -112,7 +114,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					if err != nil {
 						return d.Errf("vault timeout: %v", err)
 					}
-					a.Vault.Timeout = caddy.Duration(dur)
+					a.Vault.Timeout = vault.Duration(dur)
 				default:
 					return d.Errf("unknown vault option %q", key)
 				}

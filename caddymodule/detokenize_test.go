@@ -515,7 +515,7 @@ func TestEgressVaultDown(t *testing.T) {
 	}
 	cap := &capture{answer: `{}`}
 	s, ca := tlsServer(t, cap)
-	store, _ := vault.New(vault.Config{Address: dead.Addr, Token: dead.Token, Timeout: 2 * time.Second})
+	store, _ := vault.New(vault.Config{Address: dead.Addr, Token: dead.Token, Timeout: vault.Duration(2 * time.Second)})
 	d := &Detokenize{Upstream: s.URL, CACert: ca, Preset: "multisafepay"}
 	if err := d.setup(&App{Tenant: "t", store: store}, zap.NewNop(), nil); err != nil {
 		t.Fatal(err)
