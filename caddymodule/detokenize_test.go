@@ -100,7 +100,7 @@ type egress struct {
 
 func newEgress(t *testing.T, upstream, ca string, mut func(*Detokenize)) *egress {
 	t.Helper()
-	store, err := vault.New(vault.Config{Address: srv.Addr, Token: srv.Token})
+	store, err := vault.New(vault.Config{Address: vaultSrv(t).Addr, Token: vaultSrv(t).Token})
 	if err != nil {
 		t.Fatal(err)
 	}
