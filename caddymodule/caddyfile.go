@@ -21,7 +21,9 @@ import (
 //     its line and the line of the first — except the field lists (pan, cvc,
 //     expiry, expiry_month, expiry_year, holder, ignore) and the per-field form
 //     `format <name> <field>...`, which may be repeated: every line adds its
-//     fields to the ones before.
+//     fields to the ones before (the default `format <name>` is given once,
+//     and a field gets one format). card_detokenize's upstream is given once,
+//     on the directive line or as a subdirective.
 //   - A wrong number of arguments is an error saying how many it takes.
 
 // option is one subdirective of a block: its name, how many arguments it
