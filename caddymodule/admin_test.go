@@ -35,12 +35,12 @@ func TestSafeAdmin(t *testing.T) {
 // app could move the egress upstream to itself; admin off, a private socket
 // or the loudly named override start.
 func TestAdminEndpointGuard(t *testing.T) {
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	sock := filepath.Join(t.TempDir(), "admin.sock")
 	tcp := freeAddr(t)
 	site := "\nhttp://" + freeAddr(t) + " {\n\tcard_tokenize\n\trespond ok\n}\n"
 	load := func(admin, extra string) error {
-		g := strings.Replace(globalOptions(srv.Addr, "adm", ""), "\tadmin off\n", admin, 1)
+		g := strings.Replace(globalOptions(vaultSrv(t).Addr, "adm", ""), "\tadmin off\n", admin, 1)
 		g = strings.Replace(g, "\t\ttenant adm\n", "\t\ttenant adm\n"+extra, 1)
 		cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(g+site), nil)
 		if err != nil {

@@ -85,10 +85,10 @@ func (a *upgradeApp) everything() string {
 // typed card number and CVC that way; so can any shopper.
 func TestAdv10WebSocketTunnelBypassesInspection(t *testing.T) {
 	const pan = "4111111111111111"
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	app := newUpgradeApp(t)
 	listen := freeAddr(t)
-	runCaddy(t, globalOptions(srv.Addr, uniqueTenant(), "")+fmt.Sprintf(`
+	runCaddy(t, globalOptions(vaultSrv(t).Addr, uniqueTenant(), "")+fmt.Sprintf(`
 http://%s {
 	request_header -Cardproxy-*
 	handle {

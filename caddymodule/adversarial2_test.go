@@ -175,7 +175,7 @@ func TestAdv2UTF16Upload(t *testing.T) {
 // A6. Request trailers: Go's server fills r.Trailer after the body is read
 // and Caddy's reverse_proxy forwards them: a card route refuses them.
 func TestAdv2RequestTrailers(t *testing.T) {
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	var mu sync.Mutex
 	var seen []string
 	app := newHTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +185,7 @@ func TestAdv2RequestTrailers(t *testing.T) {
 		mu.Unlock()
 	}))
 	listen := freeAddr(t)
-	runCaddy(t, proxyConfig(srv.Addr, "", uniqueTenant(), listen, app.URL))
+	runCaddy(t, proxyConfig(vaultSrv(t).Addr, "", uniqueTenant(), listen, app.URL))
 	for _, path := range []string{"/checkout"} { // the card route (routes without card_tokenize are not card routes)
 		c, err := net.Dial("tcp", listen)
 		if err != nil {

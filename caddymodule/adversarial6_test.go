@@ -30,13 +30,13 @@ func adv6Caddy(t *testing.T) (addr string, app *merchantApp, access, all string)
 // *.shop.test with `tls internal` (HTTP/2 on; certificates come
 // asynchronously).
 func exampleSite(t *testing.T, tlsOn bool) (addr string, app *merchantApp, access, all string) {
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	app = newMerchantApp(t)
 	addr = freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	dir := t.TempDir()
 	access, all = filepath.Join(dir, "access.log"), filepath.Join(dir, "all.log")
-	g := globalOptions(srv.Addr, uniqueTenant(), "")
+	g := globalOptions(vaultSrv(t).Addr, uniqueTenant(), "")
 	g = strings.Replace(g, "admin off", fmt.Sprintf("admin off\n\tlog {\n\t\toutput file %s\n\t\tformat json\n\t\tlevel DEBUG\n\t}", all), 1)
 	site, tlsLine := ":"+port, ""
 	if tlsOn {

@@ -24,36 +24,17 @@ func init() {
 	caddy.RegisterModule(App{})
 }
 
-// VaultConfig says how to reach HashiCorp Vault. String fields accept Caddy's
-// {env.NAME} and {file./path} placeholders, resolved when the config loads;
-// use them for secrets so the token never sits in the JSON config (which the
-// admin API serves). Empty fields fall back to Vault's standard environment
-// (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_NAMESPACE, …).
-type VaultConfig struct {
-	Address       string         `json:"address,omitempty"`
-	Token         string         `json:"token,omitempty"`
-	TokenFile     string         `json:"token_file,omitempty"`
-	Namespace     string         `json:"namespace,omitempty"`
-	CACert        string         `json:"ca_cert,omitempty"`
-	ClientCert    string         `json:"client_cert,omitempty"`
-	ClientKey     string         `json:"client_key,omitempty"`
-	TLSServerName string         `json:"tls_server_name,omitempty"`
-	KVMount       string         `json:"kv_mount,omitempty"`
-	TransitMount  string         `json:"transit_mount,omitempty"`
-	PANKey        string         `json:"pan_key,omitempty"`
-	IndexKey      string         `json:"index_key,omitempty"`
-	Timeout       caddy.Duration `json:"timeout,omitempty"`
-	// AutoSetup creates the mounts, keys and policies at start-up (needs a
-	// token allowed to do so). Off by default: production runs
-	// `cardproxy vault-init` once with an admin token, then cardproxy with
-	// the narrow cardproxy-tokenize / cardproxy-detokenize policies.
-	AutoSetup bool `json:"auto_setup,omitempty"`
-}
-
 // App is the "cardproxy" Caddy app: one Vault connection and the token
 // settings shared by all cardproxy handlers of a config.
 type App struct {
-	Vault VaultConfig `json:"vault,omitempty"`
+	// Vault says how to reach HashiCorp Vault (see vault.Config; its
+	// "timeout" takes a duration string or nanoseconds, like every Caddy
+	// duration). Every string option accepts Caddy's {env.NAME} and
+	// {file./path} placeholders, resolved when the config loads; use them for
+	// secrets so the token never sits in the JSON config (which the admin API
+	// serves). Empty fields fall back to Vault's standard environment
+	// (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_NAMESPACE, …).
+	Vault vault.Config `json:"vault,omitempty"`
 	// Tenant scopes tokens (default "default"); handlers may override it.
 	Tenant string `json:"tenant,omitempty"`
 	// TokenTTL is the lifetime of PAN tokens (default 8760h).
@@ -128,26 +109,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return nil
 }
 
+// vaultConfig is the Vault configuration with its placeholders resolved and
+// the app's token lifetimes.
 func (a *App) vaultConfig(repl *caddy.Replacer) (vault.Config, error) {
-	r := func(s string) string { return repl.ReplaceKnown(s, "") }
-	v := a.Vault
-	cfg := vault.Config{
-		Address:       r(v.Address),
-		Token:         r(v.Token),
-		TokenFile:     r(v.TokenFile),
-		Namespace:     r(v.Namespace),
-		CACert:        r(v.CACert),
-		ClientCert:    r(v.ClientCert),
-		ClientKey:     r(v.ClientKey),
-		TLSServerName: r(v.TLSServerName),
-		KVMount:       r(v.KVMount),
-		TransitMount:  r(v.TransitMount),
-		PANKey:        r(v.PANKey),
-		IndexKey:      r(v.IndexKey),
-		Timeout:       time.Duration(v.Timeout),
-		TokenTTL:      time.Duration(a.TokenTTL),
-		CVCTTL:        time.Duration(a.CVCTTL),
-	}
+	cfg := a.Vault.Resolve(func(s string) string { return repl.ReplaceKnown(s, "") })
+	cfg.TokenTTL, cfg.CVCTTL = time.Duration(a.TokenTTL), time.Duration(a.CVCTTL)
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("cardproxy: %w", err)
 	}

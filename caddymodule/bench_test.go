@@ -30,7 +30,7 @@ func BenchmarkIngressVsPlain(b *testing.B) {
 }
 
 func benchIngress(b *testing.B, withCVC bool) {
-	b.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	b.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(b).Token)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusNoContent)
@@ -38,7 +38,7 @@ func benchIngress(b *testing.B, withCVC bool) {
 	defer app.Close()
 	plain, card := freeAddr(b), freeAddr(b)
 	upstream := strings.TrimPrefix(app.URL, "http://")
-	runCaddy(b, globalOptions(srv.Addr, uniqueTenant(), "")+fmt.Sprintf(`
+	runCaddy(b, globalOptions(vaultSrv(b).Addr, uniqueTenant(), "")+fmt.Sprintf(`
 http://%s {
 	reverse_proxy %s
 }

@@ -3,16 +3,19 @@ package caddymodule
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/cardproxy/cardproxy/vault"
 )
 
-func TestParseTokenize(t *testing.T) {
+func TestCaddyfileTokenize(t *testing.T) {
 	d := caddyfile.NewTestDispenser(`card_tokenize {
 		pan     card_number gateway_info.card_number payment[cc_number]
 		cvc     cvc card_cvc gateway_info.cvc
@@ -46,24 +49,107 @@ func TestParseTokenize(t *testing.T) {
 	}
 }
 
-func TestParseTokenizeErrors(t *testing.T) {
-	for _, in := range []string{
-		`card_tokenize extra`,
-		"card_tokenize {\n pan\n}",
-		"card_tokenize {\n format\n}",
-		"card_tokenize {\n auto_detect maybe\n}",
-		"card_tokenize {\n max_body lots\n}",
-		"card_tokenize {\n expose_bin yes\n}",
-		"card_tokenize {\n bogus 1\n}",
+// Every refusal names what is wrong; the golden files under
+// testdata/caddyfile_adapt hold the full messages of a few.
+func TestCaddyfileErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"card_tokenize extra", `card_tokenize takes no arguments, got "extra"`},
+		{"card_tokenize {\n pan\n}", "pan needs at least one value"},
+		{"card_tokenize {\n format\n}", "format needs at least one value"},
+		{"card_tokenize {\n format opaque a\n format preserve_last4 a\n}", "field a gets two formats (opaque, then preserve_last4)"},
+		{"card_tokenize {\n auto_detect maybe\n}", `auto_detect must be on or off, not "maybe"`},
+		{"card_tokenize {\n auto_detect on off\n}", "auto_detect takes exactly one value, got 2"},
+		{"card_tokenize {\n max_body lots\n}", `max_body: invalid size "lots"`},
+		{"card_tokenize {\n max_cards 0\n}", `max_cards must be a positive number, not "0"`},
+		{"card_tokenize {\n expose_bin yes\n}", "expose_bin takes no arguments, got 1"},
+		{"card_tokenize {\n tenant a\n tenant b\n}", "tenant given twice (lines 2 and 3)"},
+		{"card_tokenize {\n bogus 1\n}", `unknown card_tokenize option "bogus"`},
+		{"card_detokenize", "card_detokenize needs an upstream"},
+		{"card_detokenize a b", "card_detokenize takes one upstream, got 2"},
+		{"card_detokenize https://x {\n preset\n}", "preset takes exactly one value, got 0"},
+		{"card_detokenize https://x {\n max_body huge\n}", `max_body: invalid size "huge"`},
+		{"card_detokenize https://x {\n timeout soon\n}", "timeout: time: invalid duration"},
+		{"card_detokenize https://x {\n insecure_plain_http_upstream yes\n}", "insecure_plain_http_upstream takes no arguments"},
+		{"card_detokenize https://x {\n preset stripe\n preset adyen\n}", "preset given twice (lines 2 and 3)"},
+		{"card_detokenize https://x {\n bogus 1\n}", `unknown card_detokenize option "bogus"`},
+		{"card_3ds_relay x", `card_3ds_relay takes no arguments, got "x"`},
+		{"card_3ds_relay {\n tenant a\n tenant b\n}", "tenant given twice (lines 2 and 3)"},
+		{"card_3ds_relay {\n bogus\n}", `unknown card_3ds_relay option "bogus"`},
+		{"cardproxy x", `cardproxy takes no arguments, got "x"`},
+		{"cardproxy {\n vault x\n}", "vault takes no arguments, got 1"},
+		{"cardproxy {\n vault {\n address\n }\n}", "vault: address takes exactly one value, got 0"},
+		{"cardproxy {\n vault {\n auto_setup on\n }\n}", "vault: auto_setup takes no arguments, got 1"},
+		{"cardproxy {\n vault {\n timeout 1s\n timeout 2s\n }\n}", "vault: timeout given twice (lines 3 and 4)"},
+		{"cardproxy {\n vault {\n bogus x\n }\n}", `unknown vault option "bogus"`},
+		{"cardproxy {\n vault\n vault\n}", "cardproxy: vault given twice (lines 2 and 3)"},
+		{"cardproxy {\n token_ttl soon\n}", "token_ttl: time: invalid duration"},
+		{"cardproxy {\n preserving_tokens maybe\n}", `preserving_tokens must be on or off, not "maybe"`},
+		{"cardproxy {\n mystery\n}", `unknown cardproxy option "mystery"`},
 	} {
-		var tk Tokenize
-		if err := tk.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err == nil {
-			t.Errorf("%q parsed without error", in)
+		d := caddyfile.NewTestDispenser(c.in)
+		var err error
+		switch {
+		case strings.HasPrefix(c.in, "card_tokenize"):
+			err = new(Tokenize).UnmarshalCaddyfile(d)
+		case strings.HasPrefix(c.in, "card_detokenize"):
+			err = new(Detokenize).UnmarshalCaddyfile(d)
+		case strings.HasPrefix(c.in, "card_3ds_relay"):
+			err = new(Relay3DS).UnmarshalCaddyfile(d)
+		default:
+			_, err = parseGlobalOption(d, nil)
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one containing %q", c.in, err, c.want)
 		}
 	}
 }
 
-func TestParseGlobal(t *testing.T) {
+// Every option of vault.Config has Caddyfile syntax, is set in one of the
+// golden files, and is in README's table of the global option.
+func TestCaddyfileVaultOptions(t *testing.T) {
+	files, _ := filepath.Glob("testdata/caddyfile_adapt/*.caddytest")
+	inGolden := map[string]bool{}
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			Apps struct {
+				Cardproxy struct {
+					Vault map[string]any `json:"vault"`
+				} `json:"cardproxy"`
+			} `json:"apps"`
+		}
+		if _, golden, _ := strings.Cut(string(raw), goldenSeparator); json.Unmarshal([]byte(golden), &cfg) == nil {
+			for k := range cfg.Apps.Cardproxy.Vault {
+				inGolden[k] = true
+			}
+		}
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)[strings.Index(string(readme), "### Global option `cardproxy`"):]
+	section = section[:strings.Index(section, "\n### ")]
+	var c vault.Config
+	for _, o := range c.Options() {
+		switch o.Ptr.(type) {
+		case *string, *vault.Duration, *bool:
+		default:
+			t.Errorf("vault option %s: %T has no Caddyfile syntax in vaultOptions", o.Name, o.Ptr)
+		}
+		if !inGolden[o.Name] {
+			t.Errorf("vault option %s is set in no testdata/caddyfile_adapt file", o.Name)
+		}
+		if !regexp.MustCompile(`\b` + o.Name + `\b`).MatchString(section) {
+			t.Errorf("vault option %s is not in README's table of the global option", o.Name)
+		}
+	}
+}
+
+func TestCaddyfileGlobal(t *testing.T) {
 	d := caddyfile.NewTestDispenser(`cardproxy {
 		vault {
 			address {env.VAULT_ADDR}
@@ -101,62 +187,9 @@ func TestParseGlobal(t *testing.T) {
 	if !strings.Contains(string(app.Value), "{env.VAULT_ADDR}") {
 		t.Fatal("placeholder resolved into the JSON config")
 	}
-	for _, bad := range []string{
-		`cardproxy { vault { address } }`,
-		`cardproxy { vault { bogus x } }`,
-		`cardproxy { token_ttl soon }`,
-		`cardproxy { mystery }`,
-	} {
-		if _, err := parseGlobalOption(caddyfile.NewTestDispenser(bad), nil); err == nil {
-			t.Errorf("%q parsed", bad)
-		}
-	}
 }
 
-// The directive sorts after request_body and before reverse_proxy/respond.
-func TestAdaptOrder(t *testing.T) {
-	cf := `{
-		cardproxy {
-			vault {
-				address http://127.0.0.1:8200
-				token {env.VAULT_TOKEN}
-			}
-		}
-	}
-	:8080 {
-		respond "hi"
-		reverse_proxy localhost:3000
-		card_tokenize {
-			pan card_number
-		}
-		request_body {
-			max_size 2MB
-		}
-	}`
-	adapter := getAdapter("caddyfile")
-	out, warn, err := adapter.Adapt([]byte(cf), nil)
-	if err != nil {
-		t.Fatal(err, warn)
-	}
-	s := string(out)
-	rb, ct, rp := strings.Index(s, `"handler":"request_body"`), strings.Index(s, `"handler":"card_tokenize"`), strings.Index(s, `"handler":"reverse_proxy"`)
-	rs := strings.Index(s, `"handler":"static_response"`)
-	if rb < 0 || ct < 0 || rp < 0 || rs < 0 || !(rb < ct && ct < rp && ct < rs) {
-		t.Fatalf("handler order wrong: request_body %d, card_tokenize %d, reverse_proxy %d, respond %d\n%s", rb, ct, rp, rs, s)
-	}
-	if !strings.Contains(s, `"apps":{"cardproxy":`) && !strings.Contains(s, `"cardproxy":{"vault"`) {
-		t.Fatalf("cardproxy app missing:\n%s", s)
-	}
-	if strings.Contains(s, "VAULT_TOKEN\":") {
-		t.Fatal("token value in config")
-	}
-	var cfg caddy.Config
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestParseDetokenize(t *testing.T) {
+func TestCaddyfileDetokenize(t *testing.T) {
 	d := caddyfile.NewTestDispenser(`card_detokenize https://testapi.multisafepay.com {
 		preset multisafepay
 		pan extra.card
@@ -182,25 +215,9 @@ func TestParseDetokenize(t *testing.T) {
 		dt.Tenant != "shop-1" || dt.InsecurePlainHTTPUpstream {
 		t.Fatalf("parsed %+v", dt)
 	}
-	for _, bad := range []string{
-		"card_detokenize",                                // no upstream
-		"card_detokenize a b",                            // two upstreams
-		"card_detokenize https://x {\n preset\n}",        // missing value
-		"card_detokenize https://x {\n max_body huge\n}", //
-		"card_detokenize https://x {\n insecure_plain_http_upstream yes\n}",
-		"card_detokenize https://x {\n bogus 1\n}",
-	} {
-		var dt Detokenize
-		if err := dt.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
-			t.Errorf("%q parsed", bad)
-		}
-	}
 	var r Relay3DS
 	if err := r.UnmarshalCaddyfile(caddyfile.NewTestDispenser("card_3ds_relay {\n tenant t1\n}")); err != nil || r.Tenant != "t1" {
 		t.Fatalf("relay: %v %+v", err, r)
-	}
-	if err := new(Relay3DS).UnmarshalCaddyfile(caddyfile.NewTestDispenser("card_3ds_relay x")); err == nil {
-		t.Error("relay with an argument parsed")
 	}
 }
 

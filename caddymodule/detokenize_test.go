@@ -103,7 +103,7 @@ type egressHarness struct {
 
 func newEgress(t *testing.T, upstream, ca string, mut func(*Detokenize)) *egressHarness {
 	t.Helper()
-	store, err := vault.New(vault.Config{Address: srv.Addr, Token: srv.Token})
+	store, err := vault.New(vault.Config{Address: vaultSrv(t).Addr, Token: vaultSrv(t).Token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +519,7 @@ func TestEgressVaultDown(t *testing.T) {
 	}
 	cap := &capture{answer: `{}`}
 	s, ca := tlsServer(t, cap)
-	store, _ := vault.New(vault.Config{Address: dead.Addr, Token: dead.Token, Timeout: 2 * time.Second})
+	store, _ := vault.New(vault.Config{Address: dead.Addr, Token: dead.Token, Timeout: vault.Duration(2 * time.Second)})
 	d := &Detokenize{Upstream: s.URL, CACert: ca, Preset: "multisafepay"}
 	if err := d.setup(&App{Tenant: "t", store: store}, zap.NewNop(), nil); err != nil {
 		t.Fatal(err)

@@ -177,9 +177,9 @@ func TestFullPaymentFlow(t *testing.T) {
 	app := &shopApp{egress: "http://" + egress, ingress: "http://" + ingress, apiKey: simKey, t: t}
 	appSrv := newHTTPServer(t, app)
 	tn := uniqueTenant()
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	t.Setenv("CARDPROXY_TEST_PSP_KEY", simKey)
-	runCaddy(t, globalOptions(srv.Addr, tn, "")+fmt.Sprintf(`
+	runCaddy(t, globalOptions(vaultSrv(t).Addr, tn, "")+fmt.Sprintf(`
 # Ingress: the shop's public site.
 http://%s {
 	route /checkout* {
@@ -275,7 +275,7 @@ http://%s {
 	noCardData(t, "app traffic", app.traffic(), "4761340000000019", "4761 3400 0000 0019", "4761+3400", "cvc=123", `"123"`)
 	// The CVC token is spent.
 	form, _ := url.ParseQuery(string(app.seen[0].Body))
-	store, _ := vault.New(vault.Config{Address: srv.Addr, Token: srv.Token})
+	store, _ := vault.New(vault.Config{Address: vaultSrv(t).Addr, Token: vaultSrv(t).Token})
 	if _, err := store.DetokenizeCVC(t.Context(), tn, form.Get("cvc")); err == nil {
 		t.Fatal("CVC token still works after the payment")
 	}

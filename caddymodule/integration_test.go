@@ -104,11 +104,11 @@ http://%s {
 }
 
 func TestCaddyEndToEnd(t *testing.T) {
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	app := newMerchantApp(t)
 	listen := freeAddr(t)
 	tn := uniqueTenant()
-	runCaddy(t, proxyConfig(srv.Addr, "", tn, listen, app.URL))
+	runCaddy(t, proxyConfig(vaultSrv(t).Addr, "", tn, listen, app.URL))
 	base := "http://" + listen
 	client := &http.Client{Timeout: 10 * time.Second}
 
@@ -171,7 +171,7 @@ func TestCaddyEndToEnd(t *testing.T) {
 	noCardData(t, "app traffic", app.everything(),
 		"4111111111111111", "4111 1111 1111 1111", "4761340000000019", "4761 3400 0000 0019", "4761+3400",
 		"5500000000000004", "5500 0000 0000 0004", `"123"`, "cc_cid%5D=123", "=123&", `"999"`)
-	store, err := vault.New(vault.Config{Address: srv.Addr, Token: srv.Token})
+	store, err := vault.New(vault.Config{Address: vaultSrv(t).Addr, Token: vaultSrv(t).Token})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,21 +4,37 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
-// One real Vault dev server for the package; tests isolate by tenant.
-var srv *vaulttest.Server
+// One real Vault dev server for the package, started (and set up) by the
+// first test that needs it; tests isolate by tenant. Tests that need no Vault
+// (Caddyfile parsing and adapting) run without one.
+var shared struct {
+	once sync.Once
+	srv  *vaulttest.Server
+	err  error
+}
 
-func TestMain(m *testing.M) {
-	var err error
-	srv, err = vaulttest.Start()
+// vaultSrv returns the package's Vault dev server, starting it on first use.
+// Without a vault binary the test fails (never skips).
+func vaultSrv(t testing.TB) *vaulttest.Server {
+	t.Helper()
+	shared.once.Do(func() { shared.srv, shared.err = startSharedVault() })
+	if shared.err != nil {
+		t.Fatalf("this test needs a real Vault (get one with scripts/vault.sh build, or set CARDPROXY_VAULT_BIN): %v", shared.err)
+	}
+	return shared.srv
+}
+
+func startSharedVault() (*vaulttest.Server, error) {
+	srv, err := vaulttest.Start()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "caddymodule tests need a real Vault:", err)
-		os.Exit(1)
+		return nil, err
 	}
 	s, err := vault.New(vault.Config{Address: srv.Addr, Token: srv.Token})
 	if err == nil {
@@ -26,10 +42,15 @@ func TestMain(m *testing.M) {
 	}
 	if err != nil {
 		srv.Stop()
-		fmt.Fprintln(os.Stderr, "vault setup:", err)
-		os.Exit(1)
+		return nil, fmt.Errorf("vault setup: %w", err)
 	}
+	return srv, nil
+}
+
+func TestMain(m *testing.M) {
 	code := m.Run()
-	srv.Stop()
+	if shared.srv != nil {
+		shared.srv.Stop()
+	}
 	os.Exit(code)
 }

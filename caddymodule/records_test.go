@@ -64,10 +64,10 @@ func TestDedupeCannotBorrowAnotherShoppersData(t *testing.T) {
 // `request_header -Cardproxy-*` keeps client-sent Cardproxy-* headers from
 // every route of the site, also those without card_tokenize.
 func TestCardproxyHeadersStrippedOnEveryRoute(t *testing.T) {
-	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", srv.Token)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	app := newMerchantApp(t)
 	listen := freeAddr(t)
-	runCaddy(t, globalOptions(srv.Addr, uniqueTenant(), "")+`
+	runCaddy(t, globalOptions(vaultSrv(t).Addr, uniqueTenant(), "")+`
 http://`+listen+` {
 	request_header -Cardproxy-*
 	handle /pages/* {

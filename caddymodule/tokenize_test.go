@@ -64,7 +64,7 @@ type harness struct {
 
 func newHarness(t testing.TB, mut func(*Tokenize)) *harness {
 	t.Helper()
-	return newHarnessAt(t, srv.Addr, srv.Token, mut)
+	return newHarnessAt(t, vaultSrv(t).Addr, vaultSrv(t).Token, mut)
 }
 
 func newHarnessAt(t testing.TB, addr, token string, mut func(*Tokenize)) *harness {

@@ -18,9 +18,13 @@
 package vault
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,25 +36,122 @@ import (
 // Empty fields fall back to Vault's standard environment (VAULT_ADDR,
 // VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, VAULT_CLIENT_CERT, …) and then to
 // the defaults below.
+//
+// It is also the "vault" object of the Caddy app's JSON config and the
+// Caddyfile's vault { … } block: both set the fields Options lists, by their
+// JSON names, and the app resolves placeholders in every string option through
+// Resolve. Adding a Vault option is adding a field here (a string, Duration or
+// bool, with a json tag); nothing else lists them.
 type Config struct {
-	Address       string        `json:"address,omitempty"`
-	Token         string        `json:"token,omitempty"`
-	TokenFile     string        `json:"token_file,omitempty"`
-	Namespace     string        `json:"namespace,omitempty"`
-	CACert        string        `json:"ca_cert,omitempty"`
-	ClientCert    string        `json:"client_cert,omitempty"`
-	ClientKey     string        `json:"client_key,omitempty"`
-	TLSServerName string        `json:"tls_server_name,omitempty"`
-	KVMount       string        `json:"kv_mount,omitempty"`
-	TransitMount  string        `json:"transit_mount,omitempty"`
-	PANKey        string        `json:"pan_key,omitempty"`
-	IndexKey      string        `json:"index_key,omitempty"`
-	Timeout       time.Duration `json:"timeout,omitempty"`
+	Address       string   `json:"address,omitempty"`
+	Token         string   `json:"token,omitempty"`
+	TokenFile     string   `json:"token_file,omitempty"`
+	Namespace     string   `json:"namespace,omitempty"`
+	CACert        string   `json:"ca_cert,omitempty"`
+	ClientCert    string   `json:"client_cert,omitempty"`
+	ClientKey     string   `json:"client_key,omitempty"`
+	TLSServerName string   `json:"tls_server_name,omitempty"`
+	KVMount       string   `json:"kv_mount,omitempty"`
+	TransitMount  string   `json:"transit_mount,omitempty"`
+	PANKey        string   `json:"pan_key,omitempty"`
+	IndexKey      string   `json:"index_key,omitempty"`
+	Timeout       Duration `json:"timeout,omitempty"`
+	// AutoSetup asks the caller to run Setup at start-up: it creates the
+	// mounts, keys and policies (needs a token allowed to do so). New does
+	// not read it; the Caddy app does. Off by default: production runs
+	// `cardproxy vault-init` once with an admin token, then cardproxy with
+	// the narrow cardproxy-tokenize / cardproxy-detokenize policies.
+	AutoSetup bool `json:"auto_setup,omitempty"`
 
 	// TokenTTL is how long a PAN token lives (default 1 year); CVCTTL how
-	// long a CVC token lives if unused (default 10 minutes).
-	TokenTTL time.Duration `json:"token_ttl,omitempty"`
-	CVCTTL   time.Duration `json:"cvc_ttl,omitempty"`
+	// long a CVC token lives if unused (default 10 minutes). They are not
+	// Vault connection options: the Caddy app sets them from its own
+	// top-level token_ttl and cvc_ttl, so they are not in Options or JSON.
+	TokenTTL time.Duration `json:"-"`
+	CVCTTL   time.Duration `json:"-"`
+}
+
+// Option is one configuration option: its JSON (and Caddyfile) name and a
+// pointer to its field, a *string, *Duration or *bool.
+type Option struct {
+	Name string
+	Ptr  any
+}
+
+// Options lists c's options in declaration order: every field with a JSON
+// name. It is the one list of Vault options the config front ends use.
+func (c *Config) Options() []Option {
+	v := reflect.ValueOf(c).Elem()
+	var opts []Option
+	for i := 0; i < v.NumField(); i++ {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		opts = append(opts, Option{Name: name, Ptr: v.Field(i).Addr().Interface()})
+	}
+	return opts
+}
+
+// Resolve returns a copy of c with every string option replaced by
+// replace(option): the Caddy app resolves {env.*} and {file.*} placeholders
+// with it, so secrets never sit in the JSON config.
+func (c Config) Resolve(replace func(string) string) Config {
+	for _, o := range c.Options() {
+		if p, ok := o.Ptr.(*string); ok {
+			*p = replace(*p)
+		}
+	}
+	return c
+}
+
+// Duration is a time.Duration that reads from JSON either as integer
+// nanoseconds or as a duration string ("10s", "1m30s", and "d" for days as in
+// "1d12h"), exactly like caddy.Duration (this package does not import Caddy).
+// It is written as integer nanoseconds.
+type Duration time.Duration
+
+// UnmarshalJSON reads a duration string or integer nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 {
+		return io.EOF
+	}
+	var dur time.Duration
+	var err error
+	if b[0] == '"' && b[len(b)-1] == '"' {
+		dur, err = ParseDuration(strings.Trim(string(b), `"`))
+	} else {
+		err = json.Unmarshal(b, &dur)
+	}
+	*d = Duration(dur)
+	return err
+}
+
+// ParseDuration parses a Go duration string that may also use "d" (24h) as a
+// unit, like caddy.ParseDuration.
+func ParseDuration(s string) (time.Duration, error) {
+	if len(s) > 1024 {
+		return 0, fmt.Errorf("parsing duration: input string too long")
+	}
+	var inNumber bool
+	var numStart int
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch == 'd' {
+			days, err := strconv.ParseFloat(s[numStart:i], 64)
+			if err != nil {
+				return 0, err
+			}
+			s = s[:numStart] + strconv.FormatFloat(days*24, 'f', -1, 64) + "h" + s[i+1:]
+			i--
+			continue
+		}
+		if !inNumber {
+			numStart = i
+		}
+		inNumber = (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '+'
+	}
+	return time.ParseDuration(s)
 }
 
 // Defaults.
@@ -96,7 +197,7 @@ func (c *Config) withDefaults() Config {
 		out.CVCTTL = DefaultCVCTTL
 	}
 	if out.Timeout == 0 {
-		out.Timeout = DefaultTimeout
+		out.Timeout = Duration(DefaultTimeout)
 	}
 	out.KVMount = strings.Trim(out.KVMount, "/")
 	out.TransitMount = strings.Trim(out.TransitMount, "/")
@@ -140,7 +241,7 @@ func newClient(c Config) (*api.Client, *tokenFile, error) {
 	if c.Address != "" {
 		vc.Address = c.Address
 	}
-	vc.Timeout = c.Timeout
+	vc.Timeout = time.Duration(c.Timeout)
 	if c.CACert != "" || c.ClientCert != "" || c.TLSServerName != "" {
 		if err := vc.ConfigureTLS(&api.TLSConfig{
 			CACert:        c.CACert,

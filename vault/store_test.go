@@ -298,7 +298,7 @@ func TestUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Address: dead.Addr, Token: dead.Token, Timeout: 2 * time.Second})
+	s, err := New(Config{Address: dead.Addr, Token: dead.Token, Timeout: Duration(2 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,20 @@
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+func init() {
+	// A terminal handler (it answers): sorted like reverse_proxy.
+	registerHandler[Relay3DS]("card_3ds_relay", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// UnmarshalCaddyfile parses (see caddyfile.go for the rules):
+//
+//	card_3ds_relay {
+//		tenant <name>
+//	}
+func (r *Relay3DS) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return parseDirective(d, []option{stringOption("tenant", &r.Tenant)})
+}
