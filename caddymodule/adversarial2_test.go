@@ -72,7 +72,7 @@ func TestAdv2RelayHTMLSkipsUnmaskableCheck(t *testing.T) {
 			answer := `{"success":true,"data":{"order_id":"o1","customer_verification":{"type":"form","html":"` + c.html + `"}}}`
 			cap := &capture{answer: answer}
 			s, ca := tlsServer(t, cap)
-			e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.Relay3DS = "https://shop.example/3ds/" })
+			e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.RelayURL = "https://shop.example/3ds/" })
 			panTok, _ := e.tokens(t, adv2PAN, "12/30", "", "")
 			r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(`{"gateway_info":{"card_number":"`+panTok+`"}}`))
 			r.Header.Set("Content-Type", "application/json")
@@ -89,7 +89,7 @@ func TestAdv2RelayHTMLSkipsUnmaskableCheck(t *testing.T) {
 				t.Fatalf("not relayed: %d %s", w.Code, w.Body)
 			}
 			u, _ := url.Parse(resp.Data.CustomerVerification["url"])
-			relay := &Relay3DS{store: e.store, tenant: e.tn, logger: zap.NewNop()}
+			relay := &ThreeDSRelay{store: e.store, tenant: e.tn, logger: zap.NewNop()}
 			rw := httptest.NewRecorder() // the APP fetches its own relay link
 			if err := relay.ServeHTTP(rw, httptest.NewRequest("GET", u.Path, nil), nil); err != nil {
 				t.Fatal(err)
@@ -145,7 +145,7 @@ func TestAdv2DoubleSeparatorFreeText(t *testing.T) {
 func TestAdv2RelayLogsPathPAN(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	e := newEgress(t, "https://127.0.0.1:1", "", nil)
-	relay := &Relay3DS{store: e.store, tenant: e.tn, logger: zap.New(core)}
+	relay := &ThreeDSRelay{store: e.store, tenant: e.tn, logger: zap.New(core)}
 	rw := httptest.NewRecorder()
 	_ = relay.ServeHTTP(rw, httptest.NewRequest("GET", "/3ds/"+adv2PAN, nil), nil)
 	for _, le := range logs.All() {

@@ -39,12 +39,12 @@ func (d *Detokenize) answer(w http.ResponseWriter, r *http.Request, resp *http.R
 	}
 	h.Del("Content-Encoding") // the answer is passed on decoded
 
-	ans, rerr := mk.Answer(body, httpbody.MediaKind(httpbody.Essence(resp.Header.Get("Content-Type"))), d.Relay3DS != "")
+	ans, rerr := mk.Answer(body, httpbody.MediaKind(httpbody.Essence(resp.Header.Get("Content-Type"))), d.RelayURL != "")
 	if rerr != nil {
 		return d.withhold(w, reqID, rerr)
 	}
 	links := make([]string, len(ans.Relays))
-	base := strings.TrimRight(d.Relay3DS, "/") + "/"
+	base := strings.TrimRight(d.RelayURL, "/") + "/"
 	for i, c := range ans.Relays {
 		id, err := d.relays.PutRelay(r.Context(), d.tenant, c.Redirect, time.Duration(d.RelayTTL))
 		if err != nil {

@@ -184,5 +184,5 @@ var (
 	_ caddyfile.Unmarshaler = (*App)(nil)
 	_ caddyfile.Unmarshaler = (*Tokenize)(nil)
 	_ caddyfile.Unmarshaler = (*Detokenize)(nil)
-	_ caddyfile.Unmarshaler = (*Relay3DS)(nil)
+	_ caddyfile.Unmarshaler = (*ThreeDSRelay)(nil)
 )

@@ -94,7 +94,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		case strings.HasPrefix(c.in, "card_detokenize"):
 			err = new(Detokenize).UnmarshalCaddyfile(d)
 		case strings.HasPrefix(c.in, "card_3ds_relay"):
-			err = new(Relay3DS).UnmarshalCaddyfile(d)
+			err = new(ThreeDSRelay).UnmarshalCaddyfile(d)
 		default:
 			_, err = parseGlobalOption(d, nil)
 		}
@@ -210,12 +210,12 @@ func TestCaddyfileDetokenize(t *testing.T) {
 		t.Fatal(err)
 	}
 	if dt.Upstream != "https://testapi.multisafepay.com" || dt.Preset != "multisafepay" || dt.PAN[0] != "extra.card" ||
-		dt.CACert != "/etc/psp-ca.pem" || dt.APIKey != "{env.MSP_API_KEY}" || dt.Relay3DS != "https://shop.example/3ds" ||
+		dt.CACert != "/etc/psp-ca.pem" || dt.APIKey != "{env.MSP_API_KEY}" || dt.RelayURL != "https://shop.example/3ds" ||
 		time.Duration(dt.RelayTTL) != 5*time.Minute || dt.MaxBody != 256*1024 || time.Duration(dt.Timeout) != 30*time.Second ||
 		dt.Tenant != "shop-1" || dt.InsecurePlainHTTPUpstream {
 		t.Fatalf("parsed %+v", dt)
 	}
-	var r Relay3DS
+	var r ThreeDSRelay
 	if err := r.UnmarshalCaddyfile(caddyfile.NewTestDispenser("card_3ds_relay {\n tenant t1\n}")); err != nil || r.Tenant != "t1" {
 		t.Fatalf("relay: %v %+v", err, r)
 	}

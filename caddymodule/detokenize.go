@@ -82,12 +82,12 @@ type Detokenize struct {
 	APIKey       string `json:"api_key,omitempty"`
 	APIKeyHeader string `json:"api_key_header,omitempty"`
 
-	// Relay3DS, when set, is the public base URL of a card_3ds_relay route
+	// RelayURL, when set, is the public base URL of a card_3ds_relay route
 	// on the ingress (e.g. https://shop.example/3ds). POST-style 3-D Secure
 	// redirects in PSP answers (Adyen action.method POST, MultiSafepay
 	// customer_verification form) are stored in Vault for RelayTTL (default
 	// 10m) and replaced by a plain GET redirect to that URL.
-	Relay3DS string         `json:"relay_3ds,omitempty"`
+	RelayURL string         `json:"relay_3ds,omitempty"`
 	RelayTTL caddy.Duration `json:"relay_ttl,omitempty"`
 
 	core     egress.Config
@@ -203,10 +203,10 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 		Preset:     preset,
 		Preserving: app.preservingTokens,
 	}
-	if d.Relay3DS != "" {
-		ru, err := url.Parse(d.Relay3DS)
+	if d.RelayURL != "" {
+		ru, err := url.Parse(d.RelayURL)
 		if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" {
-			return fmt.Errorf("card_detokenize: relay_3ds must be an absolute URL, got %q", d.Relay3DS)
+			return fmt.Errorf("card_detokenize: relay_3ds must be an absolute URL, got %q", d.RelayURL)
 		}
 	}
 	d.metrics, err = registerEgressMetrics(reg)

@@ -59,7 +59,7 @@ func (d *Detokenize) UnmarshalCaddyfile(disp *caddyfile.Dispenser) error {
 		flagOption("insecure_plain_http_upstream", &d.InsecurePlainHTTPUpstream),
 		stringOption("api_key", &d.APIKey),
 		stringOption("api_key_header", &d.APIKeyHeader),
-		stringOption("relay_3ds", &d.Relay3DS),
+		stringOption("relay_3ds", &d.RelayURL),
 		durationOption("relay_ttl", &d.RelayTTL),
 		sizeOption("max_body", &d.MaxBody),
 		sizeOption("max_response", &d.MaxResponse),

@@ -449,7 +449,7 @@ func TestEgressRelay3DS(t *testing.T) {
 	e := newEgress(t, s.URL, ca, func(d *Detokenize) {
 		d.Preset = "adyen"
 		d.APIKey = simKey
-		d.Relay3DS = "https://shop.example/3ds/"
+		d.RelayURL = "https://shop.example/3ds/"
 	})
 	panTok, cvcTok := e.tokens(t, "4761340000000019", "03/30", "J Doe", "737")
 	body := `{"amount":{"currency":"EUR","value":1000},"reference":"ady-1","merchantAccount":"Shop","returnUrl":"https://shop.example/adyen-return",
@@ -472,7 +472,7 @@ func TestEgressRelay3DS(t *testing.T) {
 	}
 
 	// The ingress relay serves the form once.
-	relay := &Relay3DS{store: e.store, tenant: e.tn, logger: zap.NewNop()}
+	relay := &ThreeDSRelay{store: e.store, tenant: e.tn, logger: zap.NewNop()}
 	u, _ := url.Parse(resp.Action["url"])
 	rw := httptest.NewRecorder()
 	if err := relay.ServeHTTP(rw, httptest.NewRequest(http.MethodGet, u.Path, nil), nil); err != nil {
@@ -504,7 +504,7 @@ func TestEgressThreeDSRedirectsUntouched(t *testing.T) {
 	for i, a := range answers {
 		cap := &capture{answer: a, status: []int{200, 200, 202, 200}[i]}
 		s, ca := tlsServer(t, cap)
-		e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.Relay3DS = "https://shop.example/3ds" })
+		e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.RelayURL = "https://shop.example/3ds" })
 		w := e.do(t, httptest.NewRequest(http.MethodGet, "/pay", nil))
 		if w.Body.String() != a || w.Code != cap.status {
 			t.Errorf("answer %d changed:\n%s", i, w.Body)

@@ -18,32 +18,32 @@ import (
 )
 
 func init() {
-	caddy.RegisterModule(Relay3DS{})
+	caddy.RegisterModule(ThreeDSRelay{})
 }
 
-// Relay3DS serves, once, the 3-D Secure POST redirects that card_detokenize
+// ThreeDSRelay serves, once, the 3-D Secure POST redirects that card_detokenize
 // stored (relay_3ds): GET <route>/<id> answers an auto-submitting form that
 // posts the PSP's fields (PaReq, MD, TermUrl, …) to the issuer's ACS, or the
 // PSP's own HTML page. The state lives in Vault with a short TTL, so any
 // cardproxy instance behind a load balancer can serve it. Terminal handler.
-type Relay3DS struct {
+type ThreeDSRelay struct {
 	Tenant string `json:"tenant,omitempty"`
 
-	store  *vault.Store
+	store  relay.Store
 	tenant string
 	logger *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
-func (Relay3DS) CaddyModule() caddy.ModuleInfo {
+func (ThreeDSRelay) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "http.handlers.card_3ds_relay",
-		New: func() caddy.Module { return new(Relay3DS) },
+		New: func() caddy.Module { return new(ThreeDSRelay) },
 	}
 }
 
 // Provision connects to the cardproxy app.
-func (h *Relay3DS) Provision(ctx caddy.Context) error {
+func (h *ThreeDSRelay) Provision(ctx caddy.Context) error {
 	app, err := appFrom(ctx, "card_3ds_relay")
 	if err != nil {
 		return err
@@ -53,14 +53,14 @@ func (h *Relay3DS) Provision(ctx caddy.Context) error {
 }
 
 // Validate checks the tenant.
-func (h *Relay3DS) Validate() error {
+func (h *ThreeDSRelay) Validate() error {
 	if !vault.ValidTenant(h.tenant) {
 		return fmt.Errorf("card_3ds_relay: invalid tenant %q", h.tenant)
 	}
 	return nil
 }
 
-func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+func (h *ThreeDSRelay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		return refusal.New(refusal.MethodNotAllowed, "3-D Secure relay links are opened with GET").Write(w)
@@ -100,7 +100,7 @@ func (h *Relay3DS) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 
 // Interface guards.
 var (
-	_ caddy.Provisioner           = (*Relay3DS)(nil)
-	_ caddy.Validator             = (*Relay3DS)(nil)
-	_ caddyhttp.MiddlewareHandler = (*Relay3DS)(nil)
+	_ caddy.Provisioner           = (*ThreeDSRelay)(nil)
+	_ caddy.Validator             = (*ThreeDSRelay)(nil)
+	_ caddyhttp.MiddlewareHandler = (*ThreeDSRelay)(nil)
 )

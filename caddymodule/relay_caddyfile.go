@@ -7,7 +7,7 @@ import (
 
 func init() {
 	// A terminal handler (it answers): sorted like reverse_proxy.
-	registerHandler[Relay3DS]("card_3ds_relay", httpcaddyfile.Before, "reverse_proxy")
+	registerHandler[ThreeDSRelay]("card_3ds_relay", httpcaddyfile.Before, "reverse_proxy")
 }
 
 // UnmarshalCaddyfile parses (see caddyfile.go for the rules):
@@ -15,6 +15,6 @@ func init() {
 //	card_3ds_relay {
 //		tenant <name>
 //	}
-func (r *Relay3DS) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+func (r *ThreeDSRelay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return parseDirective(d, []option{stringOption("tenant", &r.Tenant)})
 }

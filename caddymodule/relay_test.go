@@ -23,7 +23,7 @@ func TestRelayMaskedAndServedOnce(t *testing.T) {
 	s, ca := tlsServer(t, cap)
 	e := newEgress(t, s.URL, ca, func(d *Detokenize) {
 		d.Preset = "adyen"
-		d.Relay3DS = "https://shop.example/3ds/"
+		d.RelayURL = "https://shop.example/3ds/"
 	})
 	panTok, _ := e.tokens(t, pan, "03/30", "", "")
 	body := `{"paymentMethod":{"type":"scheme","number":"` + panTok + `"},"returnUrl":"https://shop.example/return"}`
@@ -35,7 +35,7 @@ func TestRelayMaskedAndServedOnce(t *testing.T) {
 		t.Fatalf("not relayed: %d %s", w.Code, w.Body)
 	}
 	u, _ := url.Parse(resp.Action["url"])
-	relay := &Relay3DS{store: e.store, tenant: e.tn, logger: zap.NewNop()}
+	relay := &ThreeDSRelay{store: e.store, tenant: e.tn, logger: zap.NewNop()}
 	serve := func(method string) *httptest.ResponseRecorder {
 		rw := httptest.NewRecorder()
 		if err := relay.ServeHTTP(rw, httptest.NewRequest(method, u.Path, nil), nil); err != nil {
