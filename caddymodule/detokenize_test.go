@@ -581,3 +581,26 @@ func TestEgressExpiryTokenIsItsOwnCard(t *testing.T) {
 		t.Fatal("request with an unknown token reached the PSP")
 	}
 }
+
+// TestEgressExpiryUnknownKeepsCVC: a refusal found from the cards (an expiry
+// field holding a token whose card has no expiry) comes before any CVC is
+// used up: the CVC token still works afterwards.
+func TestEgressExpiryUnknownKeepsCVC(t *testing.T) {
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	panTok, cvcTok := e.tokens(t, "4111111111111111", "", "", "739")
+	send := func(body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		return e.do(t, r)
+	}
+	w := send(`{"gateway_info":{"card_number":"` + panTok + `","card_cvc":"` + cvcTok + `","card_expiry_date":"` + panTok + `"}}`)
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), `"error":"expiry_unknown"`) || len(cap.got()) != 0 {
+		t.Fatalf("%d %s; PSP got %d", w.Code, w.Body, len(cap.got()))
+	}
+	w = send(`{"gateway_info":{"card_number":"` + panTok + `","card_cvc":"` + cvcTok + `"}}`)
+	if w.Code != http.StatusOK || len(cap.got()) != 1 || !strings.Contains(string(cap.got()[0].Body), `"card_cvc":"739"`) {
+		t.Fatalf("CVC used up by the refused request: %d %s", w.Code, w.Body)
+	}
+}
