@@ -32,7 +32,7 @@ func TestIngressRoles(t *testing.T) {
 		want      Role
 	}{
 		{"json", `{"card":{"number":"x"}}`, PAN},
-		{"form", "card.number=x", PAN},       // PHP reads card_number… and cardproxy's path card.number
+		{"form", "card.number=x", PAN},        // PHP reads card_number… and cardproxy's path card.number
 		{"form", "payment[cc_number]=x", PAN}, // qs / PHP brackets
 		{"form", "payment.cc_number=x", PAN},
 		{"form", "cvc[]=123", CVC}, // an array under a CVC field

@@ -68,7 +68,7 @@ func TestPlanAndApply(t *testing.T) {
 		want           string // the body the app gets ("" = unchanged)
 	}{
 		{name: "msp order", ct: "application/json",
-			body: `{"gateway_info":{"card_number":"4111 1111 1111 1111","card_cvc":"123","card_expiry_date":"3012","card_holder_name":"A B"}}`,
+			body:  `{"gateway_info":{"card_number":"4111 1111 1111 1111","card_cvc":"123","card_expiry_date":"3012","card_holder_name":"A B"}}`,
 			cards: []card.Card{{PAN: visa, Expiry: "3012", Holder: "A B"}}, cvcs: []string{"123"},
 			want: `{"gateway_info":{"card_number":"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA","card_cvc":"cp_cvc_aaaaaaaaaaaaaaaaaaaaaaaa","card_expiry_date":"3012","card_holder_name":"A B"}}`},
 		{name: "same card twice is one card", ct: "application/json",
@@ -78,7 +78,7 @@ func TestPlanAndApply(t *testing.T) {
 		{name: "auto-detect and a JSON number", ct: "application/json",
 			body:  `{"x":{"pan":` + mc + `},"cvv":"9876"}`,
 			cards: []card.Card{{PAN: mc}}, cvcs: []string{"9876"},
-			want:  `{"x":{"pan":"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA"},"cvv":"cp_cvc_aaaaaaaaaaaaaaaaaaaaaaaa"}`},
+			want: `{"x":{"pan":"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA"},"cvv":"cp_cvc_aaaaaaaaaaaaaaaaaaaaaaaa"}`},
 		{name: "form, per-field format", ct: "application/x-www-form-urlencoded",
 			body: "card_number=" + visa + "&legacy=" + mc,
 			mut: func(c *Config) {

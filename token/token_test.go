@@ -16,7 +16,7 @@ func TestShapes(t *testing.T) {
 	if !IsPAN(pan) || IsCVC(pan) || !IsCVC(cvc) || IsPAN(cvc) || !Is(pan) || Is(pan+"x") {
 		t.Errorf("opaque shapes: %s %s", pan, cvc)
 	}
-	if !Contains("x=" + pan + "&y") || Contains("cp_pan_short") {
+	if !Contains("x="+pan+"&y") || Contains("cp_pan_short") {
 		t.Error("Contains")
 	}
 	for _, p := range []string{"4111111111111111", "378282246310005", "6799990000000000011", "412345678903"} {
