@@ -1,0 +1,25 @@
+package card
+
+import "testing"
+
+func TestMaskCVCs(t *testing.T) {
+	for _, tc := range []struct {
+		in, out string
+		n       int
+	}{
+		{"cvc 739 ok", "cvc *** ok", 1},
+		{"7390 1739 739", "7390 1739 ***", 1}, // digit-bounded only
+		{"739/739", "***/***", 2},
+		{"no cvc", "no cvc", 0},
+	} {
+		if out, n := MaskCVCs(tc.in, []string{"739"}); out != tc.out || n != tc.n {
+			t.Errorf("MaskCVCs(%q) = %q, %d", tc.in, out, n)
+		}
+	}
+	if got := ASCIIDigits("７３９ ٧٣٩"); got != "739 739" {
+		t.Errorf("ASCIIDigits = %q", got)
+	}
+	if got := Redact("order 4111111111111111, ref 12345"); got != "order ************1111, ref 12345" {
+		t.Errorf("Redact = %q", got)
+	}
+}
