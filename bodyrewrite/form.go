@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -60,10 +61,10 @@ func nameField(name string, lim Limits) (Field, error) {
 		return Field{}, fmt.Errorf("%w: a form field name has more than %d segments", ErrLimit, lim.MaxDepth)
 	}
 	f := Field{Path: path}
-	if alt := phpPath(name); !equalPath(alt, path) {
+	if alt := phpPath(name); !slices.Equal(alt, path) {
 		f.Alt = alt
 	}
-	if qs := qsPath(name); qs != nil && !equalPath(qs, path) && !equalPath(qs, f.Alt) {
+	if qs := qsPath(name); qs != nil && !slices.Equal(qs, path) && !slices.Equal(qs, f.Alt) {
 		f.QS = qs
 	}
 	return f, nil
@@ -128,16 +129,4 @@ func phpPath(name string) []string {
 		rest = rest[j+1:]
 	}
 	return path
-}
-
-func equalPath(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -43,28 +43,35 @@ type Secrets struct {
 func (c *Config) Exchange(ctx context.Context, dz Detokenizer, tenant string, p *Plan) (Secrets, []Lookup, *refusal.Error) {
 	s := Secrets{cards: map[string]card.Card{}, cvcs: map[string]string{}}
 	var audit []Lookup
-	for _, tok := range p.cards {
-		cd, err := dz.Detokenize(ctx, tenant, tok)
-		if err != nil {
-			return Secrets{}, append(audit, Lookup{tok, "pan", ResultOf(err)}), lookupError(err, "card token")
-		}
-		audit = append(audit, Lookup{tok, "pan", "ok"})
-		s.cards[tok] = cd
-		s.PANs = append(s.PANs, cd.PAN)
+	if rerr := lookupAll(p.cards, "pan", "card token", &audit, func(tok string) (card.Card, error) {
+		return dz.Detokenize(ctx, tenant, tok)
+	}, func(tok string, cd card.Card) { s.cards[tok], s.PANs = cd, append(s.PANs, cd.PAN) }); rerr != nil {
+		return Secrets{}, audit, rerr
 	}
 	if _, rerr := c.fills(p, s); rerr != nil {
 		return Secrets{}, audit, rerr
 	}
-	for _, tok := range p.cvcs {
-		cvc, err := dz.DetokenizeCVC(ctx, tenant, tok)
-		if err != nil {
-			return Secrets{}, append(audit, Lookup{tok, "cvc", ResultOf(err)}), lookupError(err, "CVC token")
-		}
-		audit = append(audit, Lookup{tok, "cvc", "ok"})
-		s.cvcs[tok] = cvc
-		s.CVCs = append(s.CVCs, cvc)
+	if rerr := lookupAll(p.cvcs, "cvc", "CVC token", &audit, func(tok string) (string, error) {
+		return dz.DetokenizeCVC(ctx, tenant, tok)
+	}, func(tok, cvc string) { s.cvcs[tok], s.CVCs = cvc, append(s.CVCs, cvc) }); rerr != nil {
+		return Secrets{}, audit, rerr
 	}
 	return s, audit, nil
+}
+
+// lookupAll looks tokens up in order, adding every lookup to audit, and
+// stops at the first that fails.
+func lookupAll[T any](toks []string, kind, what string, audit *[]Lookup, get func(string) (T, error), keep func(string, T)) *refusal.Error {
+	for _, tok := range toks {
+		v, err := get(tok)
+		if err != nil {
+			*audit = append(*audit, Lookup{tok, kind, ResultOf(err)})
+			return lookupError(err, what)
+		}
+		*audit = append(*audit, Lookup{tok, kind, "ok"})
+		keep(tok, v)
+	}
+	return nil
 }
 
 // Apply writes the card data into the body: card numbers and CVCs where

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,7 +41,7 @@ func TestPlanAndApply(t *testing.T) {
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	if !equal(p.cards, []string{panTok}) || !equal(p.cvcs, []string{cvcTok}) {
+	if !slices.Equal(p.cards, []string{panTok}) || !slices.Equal(p.cvcs, []string{cvcTok}) {
 		t.Fatalf("plan: cards %v, cvcs %v", p.cards, p.cvcs)
 	}
 	out, rerr := c.Apply(p, secrets(card.Card{PAN: "4111111111111111", Expiry: "12/30", Holder: "A B"}, "123"))
@@ -52,8 +53,6 @@ func TestPlanAndApply(t *testing.T) {
 		t.Errorf("PSP gets\n%s\nwant\n%s", out, want)
 	}
 }
-
-func equal(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
 
 func TestPlanRefuses(t *testing.T) {
 	for _, tc := range []struct {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,10 +108,10 @@ func TestPlanAndApply(t *testing.T) {
 			for _, g := range q.Plan.CVCs {
 				cvcs = append(cvcs, g.CVC)
 			}
-			if !equal(got, c.cards) || !equal(cvcs, c.cvcs) {
+			if !slices.Equal(got, c.cards) || !slices.Equal(cvcs, c.cvcs) {
 				t.Fatalf("plan: cards %d %v, cvcs %v", len(got), got, cvcs)
 			}
-			if c.formats != nil && !equal(formats, c.formats) {
+			if c.formats != nil && !slices.Equal(formats, c.formats) {
 				t.Errorf("formats %v", formats)
 			}
 			if !q.Plan.Empty() {
@@ -131,18 +132,6 @@ func TestPlanAndApply(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCheckRefuses(t *testing.T) {
