@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/cardproxy/cardproxy/card"
 )
 
 // Kind is the syntactic kind of a value.
@@ -85,7 +87,7 @@ func (f *Field) Parent() string {
 func (f *Field) Encode(value string) []byte {
 	switch f.Enc {
 	case JSON:
-		if f.Kind == Number && isDigits(value) {
+		if f.Kind == Number && jsonInteger(value) {
 			return []byte(value)
 		}
 		b, _ := json.Marshal(value)
@@ -97,16 +99,10 @@ func (f *Field) Encode(value string) []byte {
 	}
 }
 
-func isDigits(s string) bool {
-	if s == "" || (len(s) > 1 && s[0] == '0') {
-		return false // a JSON number cannot have a leading zero
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+// jsonInteger: digits that can be written as a JSON number as they are (no
+// leading zero).
+func jsonInteger(s string) bool {
+	return card.Digits(s) && (len(s) == 1 || s[0] != '0')
 }
 
 // Edit replaces one field's raw value with Raw.

@@ -86,7 +86,7 @@ func (s *Sim) createOrder(r *http.Request, body []byte) (int, any) {
 		cvc = gi.CVC
 	}
 	brand := card.BrandOf(pan)
-	if brand != card.Bancontact && (len(cvc) != card.CVCLen(brand) || !digits(cvc)) {
+	if brand != card.Bancontact && (len(cvc) != card.CVCLen(brand) || !card.Digits(cvc)) {
 		return 400, msp.Error(1024, "Invalid CVC")
 	}
 	if cvc != "" && cvc != "123" && cvc != "1234" {
@@ -102,20 +102,8 @@ func (s *Sim) createOrder(r *http.Request, body []byte) (int, any) {
 	return 200, msp.OK(s.store(req, expiry, status, ""))
 }
 
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func validYYMM(s string, now time.Time) bool {
-	if len(s) != 4 || !digits(s) {
+	if len(s) != 4 || !card.Digits(s) {
 		return false
 	}
 	yy, _ := strconv.Atoi(s[:2])
