@@ -1,19 +1,11 @@
 package caddymodule
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -24,11 +16,9 @@ import (
 	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/egress"
 	"github.com/cardproxy/cardproxy/fieldmap"
-	"github.com/cardproxy/cardproxy/httpbody"
 	"github.com/cardproxy/cardproxy/refusal"
 	"github.com/cardproxy/cardproxy/relay"
 	"github.com/cardproxy/cardproxy/textscan"
-	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
 )
 
@@ -169,32 +159,8 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 	}
 	d.upstream = u
 
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: d.TLSServerName}
-	if caFile := repl.ReplaceKnown(d.CACert, ""); caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return fmt.Errorf("card_detokenize: ca_cert: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("card_detokenize: ca_cert %s holds no PEM certificates", d.CACert)
-		}
-		tlsCfg.RootCAs = pool
-	}
-	d.client = &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 nil, // never via HTTP(S)_PROXY: card data goes straight to the PSP
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:       tlsCfg,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConnsPerHost:   32,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: time.Duration(d.Timeout),
-			DisableCompression:    true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       time.Duration(d.Timeout),
+	if d.client, err = d.upstreamClient(repl); err != nil {
+		return err
 	}
 
 	d.core = egress.Config{
@@ -220,10 +186,6 @@ func (d *Detokenize) Validate() error {
 	}
 	return nil
 }
-
-// hopHeaders are not forwarded (RFC 9110 7.6.1) in either direction.
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
 // ServeHTTP detokenizes and proxies. It is a terminal handler: next is not
 // called.
@@ -258,7 +220,7 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	}
 	resp, err := d.client.Do(up) // → the PSP, and nowhere else
 	if err != nil {
-		d.metrics.requests.WithLabelValues("psp_unreachable").Inc()
+		d.metrics.requests.WithLabelValues(string(refusal.PSPUnreachable)).Inc()
 		// The error text can hold the URL (and so a query api_key): log
 		// the upstream host only.
 		d.logger.Error("PSP request failed", zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID),
@@ -278,25 +240,6 @@ func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string
 	return e.Write(w)
 }
 
-func requestID(r *http.Request) string {
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		if v, ok := repl.GetString("http.request.uuid"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-func (d *Detokenize) readRequest(r *http.Request) ([]byte, *refusal.Error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
-	}
-	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
-		return nil, refusal.New(refusal.UnsupportedContentEncoding, fmt.Sprintf("Content-Encoding %q on egress requests is not supported; send the PSP request uncompressed", enc))
-	}
-	return httpbody.Read(r, d.MaxBody)
-}
-
 func (d *Detokenize) logAudit(r *http.Request, reqID string, audit []egress.Lookup) {
 	for _, a := range audit {
 		d.metrics.detokenized.WithLabelValues(a.Kind, a.Result).Inc()
@@ -309,59 +252,6 @@ func (d *Detokenize) logAudit(r *http.Request, reqID string, audit []egress.Look
 			d.logger.Warn("detokenize refused", fields...)
 		}
 	}
-}
-
-// outbound builds the upstream request: fixed scheme and host, the
-// upstream's base path + the request path, the request's query; hop-by-hop,
-// Host, Cardproxy-* and forwarding headers dropped.
-func (d *Detokenize) outbound(ctx context.Context, r *http.Request, body []byte) (*http.Request, error) {
-	u := *d.upstream
-	u.Path = strings.TrimRight(d.upstream.Path, "/") + r.URL.Path
-	u.RawPath = ""
-	u.RawQuery = r.URL.RawQuery
-	if d.apiKey != "" && strings.Contains(u.RawQuery, "api_key") {
-		q := r.URL.Query()
-		q.Del("api_key") // cardproxy sends its own
-		u.RawQuery = q.Encode()
-	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	up, err := http.NewRequestWithContext(ctx, r.Method, u.String(), rd)
-	if err != nil {
-		return nil, fmt.Errorf("cannot build the upstream request")
-	}
-	for k, vs := range r.Header {
-		up.Header[k] = append([]string(nil), vs...)
-	}
-	for _, h := range hopHeaders {
-		up.Header.Del(h)
-	}
-	token.StripMetaHeaders(up.Header)
-	for k := range up.Header {
-		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-forwarded-") || lk == "forwarded" || lk == "via" {
-			up.Header.Del(k)
-		}
-	}
-	up.Header.Del("Accept-Encoding") // identity: cardproxy scans what comes back
-	up.Host = ""                     // = the upstream's host
-	if body != nil {
-		up.ContentLength = int64(len(body))
-		up.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	}
-	if d.apiKey != "" {
-		up.Header.Del("Authorization")
-		up.Header.Del("Api_key")
-		up.Header.Del("X-Api-Key")
-		if strings.EqualFold(d.APIKeyHeader, "bearer") {
-			up.Header.Set("Authorization", "Bearer "+d.apiKey)
-		} else {
-			up.Header[d.APIKeyHeader] = []string{d.apiKey} // as named: MultiSafepay's is lower-case api_key
-		}
-	}
-	return up, nil
 }
 
 // Interface guards.
