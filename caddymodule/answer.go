@@ -33,11 +33,13 @@ func (d *Detokenize) answer(w http.ResponseWriter, r *http.Request, resp *http.R
 	if rerr := mk.Headers(h); rerr != nil {
 		return d.withhold(w, reqID, rerr)
 	}
-	body, rerr := d.readAnswer(resp)
+	body, gunzipped, rerr := d.readAnswer(resp)
 	if rerr != nil {
 		return d.withhold(w, reqID, rerr)
 	}
-	h.Del("Content-Encoding") // the answer is passed on decoded
+	if gunzipped {
+		h.Del("Content-Encoding") // the answer is passed on decoded
+	}
 
 	ans, rerr := mk.Answer(body, httpbody.MediaKind(httpbody.Essence(resp.Header.Get("Content-Type"))), d.RelayURL != "")
 	if rerr != nil {
@@ -71,31 +73,31 @@ func (d *Detokenize) answer(w http.ResponseWriter, r *http.Request, resp *http.R
 	return err
 }
 
-// readAnswer reads the PSP's answer, up to MaxResponse, and decodes gzip:
-// an answer cardproxy cannot scan is withheld.
-func (d *Detokenize) readAnswer(resp *http.Response) ([]byte, *refusal.Error) {
+// readAnswer reads the PSP's answer, up to MaxResponse, and decodes gzip
+// (gunzipped): an answer cardproxy cannot scan is withheld.
+func (d *Detokenize) readAnswer(resp *http.Response) (body []byte, gunzipped bool, rerr *refusal.Error) {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, d.MaxResponse+1))
 	if err != nil {
-		return nil, refusal.New(refusal.PSPReadError, "the payment provider's answer could not be read")
+		return nil, false, refusal.New(refusal.PSPReadError, "the payment provider's answer could not be read")
 	}
 	if int64(len(raw)) > d.MaxResponse {
-		return nil, refusal.New(refusal.PSPResponseTooLarge, "the payment provider's answer exceeds max_response; cardproxy cannot scan it for card data, so it is withheld")
+		return nil, false, refusal.New(refusal.PSPResponseTooLarge, "the payment provider's answer exceeds max_response; cardproxy cannot scan it for card data, so it is withheld")
 	}
 	encs := resp.Header.Values("Content-Encoding")
 	if len(encs) > 1 || strings.Contains(strings.Join(encs, ""), ",") {
-		return nil, refusal.New(refusal.PSPResponseUnreadable, "the payment provider answered with several Content-Encodings, which cardproxy does not decode; the answer is withheld")
+		return nil, false, refusal.New(refusal.PSPResponseUnreadable, "the payment provider answered with several Content-Encodings, which cardproxy does not decode; the answer is withheld")
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		return raw, nil
+		return raw, false, nil
 	case "gzip":
 		body, err := httpbody.Gunzip(raw, d.MaxResponse)
 		if err != nil {
-			return nil, refusal.New(refusal.PSPResponseUnreadable, "the payment provider's compressed answer could not be scanned")
+			return nil, false, refusal.New(refusal.PSPResponseUnreadable, "the payment provider's compressed answer could not be scanned")
 		}
-		return body, nil
+		return body, true, nil
 	}
-	return nil, refusal.New(refusal.PSPResponseUnreadable, "the payment provider answered with a Content-Encoding cardproxy cannot scan")
+	return nil, false, refusal.New(refusal.PSPResponseUnreadable, "the payment provider answered with a Content-Encoding cardproxy cannot scan")
 }
 
 // withhold answers 502 instead of a PSP answer cardproxy could not make safe.

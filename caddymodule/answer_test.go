@@ -125,4 +125,12 @@ func TestEgressWithholdsUnscannableAnswers(t *testing.T) {
 	if w := e2.do(t, httptest.NewRequest(http.MethodGet, "/v1/json/orders/1", nil)); w.Code != http.StatusBadGateway {
 		t.Fatalf("brotli answer: %d %s", w.Code, w.Body)
 	}
+	// identity is no encoding: the answer and its header pass as sent.
+	cap3 := &capture{answer: `{"ok":true}`, header: map[string]string{"Content-Encoding": "identity"}}
+	s3, ca3 := tlsServer(t, cap3)
+	e3 := newEgress(t, s3.URL, ca3, nil)
+	if w := e3.do(t, httptest.NewRequest(http.MethodGet, "/v1/json/orders/1", nil)); w.Code != 200 ||
+		w.Header().Get("Content-Encoding") != "identity" || w.Body.String() != `{"ok":true}` {
+		t.Fatalf("identity answer: %d %v %s", w.Code, w.Header(), w.Body)
+	}
 }

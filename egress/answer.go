@@ -34,8 +34,10 @@ func (c *Config) NewMasker(s Secrets) *Masker {
 	return &Masker{pans: card.Either(card.AnyLuhn, card.OneOf(s.PANs...)), sent: s.PANs, cvcs: s.CVCs, rules: c.Rules}
 }
 
-func unmaskable(where string) *refusal.Error {
-	return refusal.New(refusal.PSPResponseUnmaskable, "the payment provider's answer carries this request's card data "+where+" in a form cardproxy cannot mask; it is withheld")
+// unmaskable withholds an answer; detail says where or in what form the
+// card data was.
+func unmaskable(detail string) *refusal.Error {
+	return refusal.New(refusal.PSPResponseUnmaskable, "the payment provider's answer carries this request's card data in a form cardproxy cannot mask ("+detail+"); it is withheld")
 }
 
 // Headers masks answer headers in place; a header name holding a card
@@ -144,7 +146,7 @@ func (m *Masker) Answer(body []byte, kind httpbody.Kind, relays bool) (*Answer, 
 	if a.fields, err = httpbody.Scan(httpbody.JSON, nil, a.body, AnswerLimits); err != nil {
 		// JSON cardproxy cannot read (too deep, NaN, broken) that an app's
 		// parser may still read: withheld, not text-masked.
-		return nil, unmaskable("in JSON cardproxy cannot parse")
+		return nil, unmaskable("JSON that cardproxy cannot parse, while an app's parser may")
 	}
 	if relays {
 		a.Relays = relay.Find(a.fields)
@@ -179,7 +181,7 @@ func (m *Masker) Answer(body []byte, kind httpbody.Kind, relays bool) (*Answer, 
 			m.Masked += k
 		}
 		if f.Kind == bodyrewrite.String && m.cvcLeft(out) {
-			return nil, unmaskable("(a CVC escaped, full-width or percent-encoded)")
+			return nil, unmaskable("a CVC escaped, in full-width digits or percent-encoded")
 		}
 		if p := f.Path; len(p) > 0 && !card.Digits(p[len(p)-1]) && m.cvcLeft(p[len(p)-1]) { // not an array index
 			return nil, unmaskable("in a JSON key") // "card_cvc 739": "invalid"
@@ -201,7 +203,7 @@ func (a *Answer) Bytes(links []string) ([]byte, *refusal.Error) {
 	if !a.json {
 		out := m.text(string(a.body))
 		if m.left(out, true) {
-			return nil, unmaskable("(e.g. UTF-16 text or escaped digits)")
+			return nil, unmaskable("e.g. UTF-16 text or escaped digits")
 		}
 		return []byte(out), nil
 	}
@@ -223,7 +225,7 @@ func (a *Answer) Bytes(links []string) ([]byte, *refusal.Error) {
 	s, k := card.MaskAll(string(bodyrewrite.Apply(a.body, edits)), m.pans)
 	m.Masked += k
 	if m.left(s, false) {
-		return nil, unmaskable("(e.g. UTF-16 text or escaped digits)")
+		return nil, unmaskable("e.g. UTF-16 text or escaped digits")
 	}
 	return append(append([]byte{}, a.bom...), s...), nil
 }

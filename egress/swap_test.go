@@ -170,3 +170,19 @@ func TestAnswerRelays(t *testing.T) {
 		t.Errorf("without link: %s (%v)", out, rerr)
 	}
 }
+
+// TestAnswerRelayCVCLeft: a CVC the masking cannot reach inside a relayed
+// redirect (full-width digits, a key) withholds the answer: the relay page
+// is public. (Before the egress core, fields inside a relayed object skipped
+// this check, and the page served the CVC.)
+func TestAnswerRelayCVCLeft(t *testing.T) {
+	c := mspConfig(false)
+	for _, data := range []string{`"MD":"１２３"`, `"cvc 123":"x"`} {
+		body := `{"resultCode":"RedirectShopper","action":{"type":"redirect","method":"POST","url":"https://acs.example/acs",` +
+			`"data":{"PaReq":"xyz",` + data + `,"TermUrl":"https://shop/ret"}}}`
+		_, rerr := c.NewMasker(secrets(card.Card{PAN: "4111111111111111"}, "123")).Answer([]byte(body), httpbody.JSON, true)
+		if rerr == nil || rerr.Code != refusal.PSPResponseUnmaskable {
+			t.Errorf("%s: %v", data, rerr)
+		}
+	}
+}

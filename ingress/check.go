@@ -2,8 +2,10 @@ package ingress
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/cardproxy/cardproxy/bodyrewrite"
@@ -161,7 +163,10 @@ func CheckHeaders(h http.Header, pres bool) *refusal.Error {
 			return refusal.New(refusal.CardNumberInHeader, "a cookie carries a card number; card data goes in the request body only")
 		}
 	}
-	for k, vs := range h {
+	// In name order: which refusal a request with two offending headers
+	// gets does not depend on map order.
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		vs := h[k]
 		if name := strings.TrimPrefix(strings.ToLower(k), "x-"); fieldmap.IsCVCName(name) {
 			for _, v := range vs {
 				if card.ValidCVC(strings.TrimSpace(v)) {

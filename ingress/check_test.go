@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/cardproxy/cardproxy/refusal"
 )
 
 // A1b. The rate over all _cfuvid timestamps of Nov 2025 – Nov 2026.
@@ -31,4 +33,15 @@ func alnum(rng *rand.Rand, n int) string {
 	b := make([]byte, n)
 	rng.Read(b)
 	return strings.NewReplacer("-", "x", "_", "y").Replace(base64.RawURLEncoding.EncodeToString(b))[:n]
+}
+
+// TestCheckHeadersOrder: with two offending headers, the refusal does not
+// depend on map order: headers are checked in name order.
+func TestCheckHeadersOrder(t *testing.T) {
+	h := http.Header{"X-Payment-Card": {"2200 0000 0000 0004"}, "X-Card-Cvc": {"968"}}
+	for range 50 {
+		if rerr := CheckHeaders(h, false); rerr == nil || rerr.Code != refusal.CardDataInHeader {
+			t.Fatalf("got %v", rerr)
+		}
+	}
 }
