@@ -8,6 +8,7 @@ package bodyrewrite
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -235,3 +236,9 @@ func (p Pattern) String() string {
 
 // Span returns the field's byte range in the body it was scanned from.
 func (f *Field) Span() (start, end int) { return f.start, f.end }
+
+// Format prints a field without its value (which may be card data): its
+// name, kind and byte range, whatever the verb.
+func (f Field) Format(s fmt.State, _ rune) {
+	fmt.Fprintf(s, "field %q (kind %d, bytes %d–%d)", f.Name(), f.Kind, f.start, f.end)
+}

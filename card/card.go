@@ -6,7 +6,10 @@
 // 3.4.1).
 package card
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Brand is a card scheme name as cardproxy reports it to apps and logs.
 type Brand string
@@ -209,3 +212,16 @@ type Meta struct {
 
 // MetaOf is a PAN's brand, last four digits and BIN.
 func MetaOf(pan string) Meta { return Meta{Brand: BrandOf(pan), Last4: Last4(pan), BIN: BIN(pan)} }
+
+// Format prints a card without its number: brand and last 4 only, whatever
+// the verb (%v, %+v, %#v, %s), so a card in a log line or an error message
+// cannot leak (PCI DSS 3.4.1). JSON encoding (the vault's sealed record) is
+// not affected.
+func (c Card) Format(f fmt.State, _ rune) {
+	m := MetaOf(c.PAN)
+	brand := string(m.Brand)
+	if brand == "" {
+		brand = "card"
+	}
+	fmt.Fprintf(f, "%s ending %s (expiry set: %t, holder set: %t)", brand, m.Last4, c.Expiry != "", c.Holder != "")
+}

@@ -1,6 +1,10 @@
 package card
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestMaskCVCs(t *testing.T) {
 	for _, tc := range []struct {
@@ -21,5 +25,17 @@ func TestMaskCVCs(t *testing.T) {
 	}
 	if got := Redact("order 4111111111111111, ref 12345"); got != "order ************1111, ref 12345" {
 		t.Errorf("Redact = %q", got)
+	}
+}
+
+func TestCardFormatHidesPAN(t *testing.T) {
+	c := Card{PAN: "4111111111111111", Expiry: "12/30", Holder: "Jane Doe"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		if s := fmt.Sprintf(verb, c); strings.Contains(s, "41111111") || strings.Contains(s, "Jane") || !strings.Contains(s, "1111") {
+			t.Errorf("%s: %s", verb, s)
+		}
+	}
+	if s := fmt.Sprintf("%v", []Card{c}); strings.Contains(s, "41111111") {
+		t.Errorf("slice: %s", s)
 	}
 }

@@ -240,3 +240,6 @@ func (c *Config) roleOf(f *bodyrewrite.Field) fieldmap.Role {
 	}
 	return role
 }
+
+// Format prints a CVC plan without the CVC, whatever the verb.
+func (c CVCPlan) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "a CVC in %d fields", len(c.Fields)) }

@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -210,5 +211,23 @@ func TestApplyFinalCheck(t *testing.T) {
 	// A vault answering with the card number itself instead of a token.
 	if rerr := q.Apply(Tokens{Cards: []token.Issued{{Token: visa}}}); rerr == nil || rerr.Code != refusal.CardDataLeft {
 		t.Fatalf("got %v", rerr)
+	}
+}
+
+// TestPlanUnprintable: a plan in a log line or a failure message shows no
+// card data, whatever the verb.
+func TestPlanUnprintable(t *testing.T) {
+	q, rerr := testConfig(nil).Check(request("application/json", `{"card_number":"`+visa+`","cvc":"739"}`))
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v"} {
+		// (A plan holds field pointers, printed as addresses: the CVC is
+		// looked for where no hex address can be.)
+		s := fmt.Sprintf(verb, *q.Plan) + fmt.Sprintf(verb, q.Plan.Cards[0]) + fmt.Sprintf(verb, *q.Plan.Cards[0].Fields[0])
+		cvc := fmt.Sprintf(verb, q.Plan.CVCs) + fmt.Sprintf(verb, *q.Plan.CVCs[0].Fields[0])
+		if strings.Contains(s, "41111111") || strings.Contains(cvc, "739") {
+			t.Errorf("%s: %s %s", verb, s, cvc)
+		}
 	}
 }
