@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/cardproxy/cardproxy/vault"
@@ -98,6 +99,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.watchVault(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
 	if a.Vault.AutoSetup {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -137,11 +141,59 @@ func (a *App) Start() error {
 	if err := a.store.Health(ctx); err != nil {
 		a.logger.Error("vault is not reachable; card requests will be refused with 503 until it is", zap.Error(err))
 	}
+	if on, err := a.store.StartRenewal(ctx); err != nil {
+		a.logger.Warn("vault token lookup failed; not renewing it", zap.Error(err))
+	} else if on {
+		a.logger.Info("renewing the vault token in the background")
+	}
 	return nil
 }
 
-// Stop does nothing: the Vault client holds no resources that need closing.
-func (a *App) Stop() error { return nil }
+// Stop ends the store's background work (Vault probe, token renewal).
+func (a *App) Stop() error {
+	if a.store != nil {
+		a.store.Close()
+	}
+	return nil
+}
+
+// watchVault logs every change of the Vault state once (not once per
+// request) and exposes it as cardproxy_vault_state{state} (1 for the
+// current state).
+func (a *App) watchVault(reg prometheus.Registerer) error {
+	gauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "cardproxy", Name: "vault_state",
+		Help: "What cardproxy knows of Vault: 1 for the current state (ok, unreachable, unauthorized).",
+	}, []string{"state"})
+	if reg != nil {
+		var err error
+		if gauge, err = register(reg, gauge); err != nil {
+			return err
+		}
+	}
+	set := func(s vault.State) {
+		for _, st := range []vault.State{vault.StateOK, vault.StateUnreachable, vault.StateUnauthorized} {
+			v := 0.0
+			if st == s {
+				v = 1
+			}
+			gauge.WithLabelValues(string(st)).Set(v)
+		}
+	}
+	set(vault.StateOK)
+	a.store.OnState(func(s vault.State, err error) {
+		set(s)
+		switch s {
+		case vault.StateOK:
+			a.logger.Info("vault answers again; card requests are served")
+		case vault.StateUnreachable:
+			a.logger.Error("no vault node answers; card requests are refused with 503 vault_unavailable until one does", zap.String("cause", maskErr(err)))
+		case vault.StateUnauthorized:
+			a.logger.Error("vault refuses cardproxy's token (403); card requests are refused with 503 vault_auth_failed until the token is fixed", zap.String("cause", maskErr(err)))
+		}
+	})
+	return nil
+}
 
 // appFrom is how handlers reach the cardproxy app of their config.
 func appFrom(ctx caddy.Context, handler string) (*App, error) {

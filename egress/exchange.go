@@ -165,6 +165,8 @@ func lookupError(err error, what string) *refusal.Error {
 		return refusal.Because(refusal.TokenExpired, what+" has expired; nothing was sent to the payment provider", err)
 	case errors.Is(err, token.ErrTampered):
 		return refusal.Because(refusal.UnknownToken, what+" does not match its record; nothing was sent to the payment provider", err)
+	case errors.Is(err, token.ErrForbidden):
+		return refusal.Because(refusal.VaultAuthFailed, "the card vault refuses cardproxy's credentials; nothing was sent to the payment provider. The operator has been alerted.", err)
 	}
 	return refusal.Because(refusal.VaultUnavailable, "the card vault is unavailable; nothing was sent to the payment provider. Retry later.", err)
 }

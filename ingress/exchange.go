@@ -68,8 +68,11 @@ func Exchange(ctx context.Context, tz Tokenizer, tenant string, p *Plan) (Tokens
 // (400); anything else means the vault could not do its job, and the request
 // must not go on (503, fail closed).
 func storeError(err error) *refusal.Error {
-	if errors.Is(err, token.ErrInvalid) {
+	switch {
+	case errors.Is(err, token.ErrInvalid):
 		return refusal.Because(refusal.InvalidCardData, err.Error(), err)
+	case errors.Is(err, token.ErrForbidden):
+		return refusal.Because(refusal.VaultAuthFailed, "the card vault refuses cardproxy's credentials; the request was not forwarded. The operator has been alerted.", err)
 	}
 	return refusal.Because(refusal.VaultUnavailable, "the card vault is unavailable; the request was not forwarded. Retry later.", err)
 }

@@ -54,6 +54,7 @@ const (
 	PSPResponseUnmaskable      Code = "psp_response_unmaskable"
 	MethodNotAllowed           Code = "method_not_allowed"
 	VaultUnavailable           Code = "vault_unavailable"
+	VaultAuthFailed            Code = "vault_auth_failed"
 )
 
 // Row is one code in the table.
@@ -106,7 +107,8 @@ var Table = []Row{
 	{PSPResponseUnreadable, 502, Egress, "an answer in an unknown or repeated Content-Encoding, which cardproxy cannot scan, is withheld"},
 	{PSPResponseUnmaskable, 502, Egress, "after masking, a reading of the answer or of its 3-D Secure form (decoded, without NUL bytes) still holds this request's card data: withheld"},
 	{MethodNotAllowed, 405, Relay, "a relay link opened with a method other than GET or HEAD"},
-	{VaultUnavailable, 503, Ingress | Egress, "Vault unreachable or refusing: **fail closed**, with `Retry-After`"},
+	{VaultUnavailable, 503, Ingress | Egress, "Vault unreachable, sealed or without an active node: **fail closed**, with `Retry-After`; while no node answers, within milliseconds"},
+	{VaultAuthFailed, 503, Ingress | Egress, "Vault refuses cardproxy's own credentials (token expired, revoked or without its policy): fail closed; the operator must fix the token"},
 }
 
 var byCode = func() map[Code]Row {

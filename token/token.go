@@ -149,6 +149,10 @@ var (
 	// ErrInvalid: the input is not a card number / CVC / tenant cardproxy
 	// accepts.
 	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden: the store refused cardproxy's own credentials (Vault's
+	// 403: the token expired, was revoked or lacks a policy). It comes
+	// wrapped with ErrUnavailable: callers fail closed either way.
+	ErrForbidden = errors.New("the token vault refused cardproxy's credentials")
 	// ErrTampered: a stored record does not belong to the token it was
 	// read for.
 	ErrTampered = errors.New("token record does not match its token")

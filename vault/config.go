@@ -21,15 +21,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/hashicorp/vault/api"
 )
 
 // Config says how to reach Vault and where cardproxy keeps its data there.
@@ -229,100 +225,4 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("vault: negative timeout")
 	}
 	return nil
-}
-
-// newClient builds the Vault API client from the standard environment
-// overlaid with the config.
-func newClient(c Config) (*api.Client, *tokenFile, error) {
-	vc := api.DefaultConfig()
-	if vc.Error != nil {
-		return nil, nil, fmt.Errorf("vault: reading environment: %w", vc.Error)
-	}
-	if c.Address != "" {
-		vc.Address = c.Address
-	}
-	vc.Timeout = time.Duration(c.Timeout)
-	if c.CACert != "" || c.ClientCert != "" || c.TLSServerName != "" {
-		if err := vc.ConfigureTLS(&api.TLSConfig{
-			CACert:        c.CACert,
-			ClientCert:    c.ClientCert,
-			ClientKey:     c.ClientKey,
-			TLSServerName: c.TLSServerName,
-		}); err != nil {
-			return nil, nil, fmt.Errorf("vault: TLS config: %w", err)
-		}
-	}
-	client, err := api.NewClient(vc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("vault: %w", err)
-	}
-	if c.Namespace != "" {
-		client.SetNamespace(c.Namespace)
-	}
-	// No response is wrapped implicitly: Store.wrap sets the wrap TTL on each
-	// sys/wrapping/wrap request itself (CVC and 3-D Secure relay lifetimes
-	// differ, per call). This also shields every call from a stray
-	// VAULT_WRAP_TTL in the environment.
-	client.SetWrappingLookupFunc(func(op, path string) string { return "" })
-	var tf *tokenFile
-	switch {
-	case c.Token != "":
-		client.SetToken(c.Token)
-	case c.TokenFile != "":
-		tf = &tokenFile{path: c.TokenFile, client: client}
-		if err := tf.load(true); err != nil {
-			return nil, nil, err
-		}
-	}
-	if client.Token() == "" {
-		return nil, nil, fmt.Errorf("vault: no token: set token, token_file or VAULT_TOKEN")
-	}
-	return client, tf, nil
-}
-
-// tokenFile re-reads a Vault token written by Vault Agent (or any rotation
-// mechanism) when the file changes, and on demand after a 403.
-type tokenFile struct {
-	path   string
-	client *api.Client
-
-	mu      sync.Mutex
-	modTime time.Time
-	checked time.Time
-}
-
-func (t *tokenFile) load(force bool) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := time.Now()
-	if !force && now.Sub(t.checked) < time.Second {
-		return nil
-	}
-	t.checked = now
-	st, err := os.Stat(t.path)
-	if err != nil {
-		return fmt.Errorf("vault: token_file: %w", err)
-	}
-	if !force && st.ModTime().Equal(t.modTime) {
-		return nil
-	}
-	b, err := os.ReadFile(t.path)
-	if err != nil {
-		return fmt.Errorf("vault: token_file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return fmt.Errorf("vault: token_file %s is empty", t.path)
-	}
-	t.modTime = st.ModTime()
-	t.client.SetToken(tok)
-	return nil
-}
-
-// refresh is called before each operation (cheap: at most one stat a second).
-func (t *tokenFile) refresh() {
-	if t == nil {
-		return
-	}
-	_ = t.load(false)
 }

@@ -29,9 +29,8 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 		return "", time.Time{}, err
 	}
 	exp := s.now().Add(s.cfg.CVCTTL)
-	if err := s.kvWrite(ctx, s.kvData(tenant, "cvc", tok), map[string]any{
-		"w": w, "expires_at": exp.Unix(),
-	}, 0); err != nil {
+	entry := map[string]any{"w": w, "expires_at": exp.Unix()}
+	if _, _, err := s.kvPut(ctx, s.kvData(tenant, "cvc", tok), entry, 0, sameField(entry, "w")); err != nil {
 		return "", time.Time{}, unavailable("write cvc token", err)
 	}
 	return tok, exp, nil

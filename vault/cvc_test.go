@@ -77,7 +77,7 @@ func TestCVCGoneAfterTTL(t *testing.T) {
 	// Wait for Vault itself to expire the wrapping token.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := s.client.Logical().Write("sys/wrapping/lookup", map[string]any{"token": wrap})
+		_, err := s.Client().Logical().Write("sys/wrapping/lookup", map[string]any{"token": wrap})
 		if err != nil {
 			break // Vault no longer knows the wrapping token: the CVC is destroyed
 		}
@@ -86,7 +86,7 @@ func TestCVCGoneAfterTTL(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if _, err := s.client.Logical().Unwrap(wrap); err == nil {
+	if _, err := s.Client().Logical().Unwrap(wrap); err == nil {
 		t.Fatal("expired wrapping token still unwraps")
 	}
 	if _, err := s.DetokenizeCVC(ctx, tn, tok); !errors.Is(err, ErrExpired) && !errors.Is(err, ErrNotFound) {

@@ -18,6 +18,7 @@ var (
 	ErrUnavailable = token.ErrUnavailable
 	ErrInvalid     = token.ErrInvalid
 	ErrTampered    = token.ErrTampered
+	ErrForbidden   = token.ErrForbidden
 )
 
 // unavailable wraps a Vault client error as ErrUnavailable with the HTTP
@@ -25,6 +26,9 @@ var (
 func unavailable(op string, err error) error {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
+		if re.StatusCode == http.StatusForbidden {
+			return fmt.Errorf("%w: %w: %s: vault answered 403: %s", ErrUnavailable, ErrForbidden, op, strings.Join(re.Errors, "; "))
+		}
 		return fmt.Errorf("%w: %s: vault answered %d: %s", ErrUnavailable, op, re.StatusCode, strings.Join(re.Errors, "; "))
 	}
 	return fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)

@@ -36,9 +36,8 @@ func (s *Store) PutRelay(ctx context.Context, tenant string, r relay.Redirect, t
 	if err != nil {
 		return "", err
 	}
-	if err := s.kvWrite(ctx, s.kvData(tenant, "relay", id), map[string]any{
-		"w": w, "expires_at": exp.Unix(),
-	}, 0); err != nil {
+	entry := map[string]any{"w": w, "expires_at": exp.Unix()}
+	if _, _, err := s.kvPut(ctx, s.kvData(tenant, "relay", id), entry, 0, sameField(entry, "w")); err != nil {
 		return "", unavailable("write relay", err)
 	}
 	return id, nil

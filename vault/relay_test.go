@@ -55,7 +55,7 @@ func TestRelayNotInKV(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The raw KV secret (data and metadata), read with the Vault client.
-		sec, err := s.client.Logical().Read(s.kvData(tn, "relay", id))
+		sec, err := s.Client().Logical().Read(s.kvData(tn, "relay", id))
 		if err != nil || sec == nil {
 			t.Fatalf("raw read: %v", err)
 		}
@@ -160,7 +160,7 @@ func TestRelayExpires(t *testing.T) {
 		t.Fatalf("relay entry: %v", err)
 	}
 	// The wrapping token itself has the relay's lifetime.
-	sec, err := s.client.Logical().Write("sys/wrapping/lookup", map[string]any{"token": str(data, "w")})
+	sec, err := s.Client().Logical().Write("sys/wrapping/lookup", map[string]any{"token": str(data, "w")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestRelayWithPolicyTokens(t *testing.T) {
 	root := newStore(t)
 	ctx := context.Background()
 	as := func(policy string) *Store {
-		sec, err := root.client.Auth().Token().Create(&apiTokenCreate{Policies: []string{policy}, NoDefaultPolicy: true, TTL: "1h"})
+		sec, err := root.Client().Auth().Token().Create(&apiTokenCreate{Policies: []string{policy}, NoDefaultPolicy: true, TTL: "1h"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,14 +14,14 @@ import (
 // needs a token allowed to manage mounts and policies; cardproxy itself then
 // runs with the narrower policies.
 func (s *Store) Setup(ctx context.Context) error {
-	mounts, err := s.client.Sys().ListMountsWithContext(ctx)
+	mounts, err := s.Client().Sys().ListMountsWithContext(ctx)
 	if err != nil {
 		return unavailable("list mounts", err)
 	}
 	kv, haveKV := mounts[s.cfg.KVMount+"/"]
 	switch {
 	case !haveKV:
-		if err := s.client.Sys().MountWithContext(ctx, s.cfg.KVMount, &api.MountInput{
+		if err := s.Client().Sys().MountWithContext(ctx, s.cfg.KVMount, &api.MountInput{
 			Type: "kv", Description: "cardproxy token records", Options: map[string]string{"version": "2"},
 		}); err != nil {
 			return unavailable("mount kv", err)
@@ -32,7 +32,7 @@ func (s *Store) Setup(ctx context.Context) error {
 	tr, haveTransit := mounts[s.cfg.TransitMount+"/"]
 	switch {
 	case !haveTransit:
-		if err := s.client.Sys().MountWithContext(ctx, s.cfg.TransitMount, &api.MountInput{
+		if err := s.Client().Sys().MountWithContext(ctx, s.cfg.TransitMount, &api.MountInput{
 			Type: "transit", Description: "cardproxy card encryption and dedupe keys",
 		}); err != nil {
 			return unavailable("mount transit", err)
@@ -50,7 +50,7 @@ func (s *Store) Setup(ctx context.Context) error {
 		PolicyTokenize:   s.TokenizePolicy(),
 		PolicyDetokenize: s.DetokenizePolicy(),
 	} {
-		if err := s.client.Sys().PutPolicyWithContext(ctx, name, body); err != nil {
+		if err := s.Client().Sys().PutPolicyWithContext(ctx, name, body); err != nil {
 			return unavailable("write policy "+name, err)
 		}
 	}
@@ -59,7 +59,7 @@ func (s *Store) Setup(ctx context.Context) error {
 
 func (s *Store) ensureKey(ctx context.Context, name string, params map[string]any) error {
 	path := s.cfg.TransitMount + "/keys/" + name
-	sec, err := s.client.Logical().ReadWithContext(ctx, path)
+	sec, err := s.Client().Logical().ReadWithContext(ctx, path)
 	if err != nil {
 		return unavailable("read transit key", err)
 	}
@@ -75,7 +75,7 @@ func (s *Store) ensureKey(ctx context.Context, name string, params map[string]an
 		}
 		return nil
 	}
-	if _, err := s.client.Logical().WriteWithContext(ctx, path, params); err != nil {
+	if _, err := s.Client().Logical().WriteWithContext(ctx, path, params); err != nil {
 		return unavailable("create transit key", err)
 	}
 	return nil

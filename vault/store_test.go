@@ -54,7 +54,7 @@ func TestSetupIdempotent(t *testing.T) {
 	if err := s.Setup(context.Background()); err != nil {
 		t.Fatalf("second setup: %v", err)
 	}
-	pols, err := s.client.Sys().ListPolicies()
+	pols, err := s.Client().Sys().ListPolicies()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestSetupIdempotent(t *testing.T) {
 func TestSetupRefusesWrongMount(t *testing.T) {
 	name := "wrongkv-" + tenant()
 	root := newStore(t)
-	if err := root.client.Sys().Mount(name, &apiMountInputKV1); err != nil {
+	if err := root.Client().Sys().Mount(name, &apiMountInputKV1); err != nil {
 		t.Fatal(err)
 	}
 	s, err := New(Config{Address: srv.Addr, Token: srv.Token, KVMount: name})
@@ -322,7 +322,7 @@ func TestTokenFileReload(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/token"
 	// A token limited to the tokenize policy, as Vault Agent would write.
-	sec, err := root.client.Auth().Token().Create(&apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "1h"})
+	sec, err := root.Client().Auth().Token().Create(&apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,10 +343,10 @@ func TestTokenFileReload(t *testing.T) {
 		t.Fatalf("tokenize-only token detokenized: %v", err)
 	}
 	// Rotate: revoke the old token, write a new one; the store picks it up.
-	if err := root.client.Auth().Token().RevokeTree(sec.Auth.ClientToken); err != nil {
+	if err := root.Client().Auth().Token().RevokeTree(sec.Auth.ClientToken); err != nil {
 		t.Fatal(err)
 	}
-	sec2, err := root.client.Auth().Token().Create(&apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "1h"})
+	sec2, err := root.Client().Auth().Token().Create(&apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,13 +46,14 @@ func (s *Store) Sweep(ctx context.Context, tenant string) (SweepResult, error) {
 		}
 		return nil
 	}
-	if err := sweep("pan", &res.Tokens); err != nil {
-		return res, err
-	}
+	// Index entries before records: an entry never outlives its record.
 	for _, f := range []token.Format{token.FormatOpaque, token.FormatPreserveLast4} {
 		if err := sweep("idx/"+string(f), &res.Index); err != nil {
 			return res, err
 		}
+	}
+	if err := sweep("pan", &res.Tokens); err != nil {
+		return res, err
 	}
 	if err := sweep("cvc", &res.CVCs); err != nil {
 		return res, err
@@ -64,7 +65,7 @@ func (s *Store) Sweep(ctx context.Context, tenant string) (SweepResult, error) {
 }
 
 func (s *Store) list(ctx context.Context, path string) ([]string, error) {
-	sec, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().ListWithContext(ctx, path) })
+	sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().ListWithContext(ctx, path) })
 	if err != nil {
 		return nil, unavailable("list", err)
 	}

@@ -33,8 +33,8 @@ func (s *Store) wrap(ctx context.Context, op string, data map[string]any, ttl ti
 	want := wrapTTLSeconds(ttl)
 	hdr := http.Header{}
 	hdr.Set("X-Vault-Wrap-TTL", strconv.FormatInt(want, 10)+"s")
-	sec, err := s.call(ctx, func() (*api.Secret, error) {
-		return s.client.Logical().WriteWithRequest(ctx, api.NewLogicalWriteRequest("sys/wrapping/wrap", data, hdr))
+	sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) {
+		return c.Logical().WriteWithRequest(ctx, api.NewLogicalWriteRequest("sys/wrapping/wrap", data, hdr))
 	})
 	if err != nil {
 		return "", unavailable(op, err)
@@ -57,7 +57,7 @@ func (s *Store) unwrap(ctx context.Context, op, token string) (map[string]any, e
 	if token == "" {
 		return nil, ErrNotFound
 	}
-	sec, err := s.call(ctx, func() (*api.Secret, error) { return s.client.Logical().UnwrapWithContext(ctx, token) })
+	sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().UnwrapWithContext(ctx, token) })
 	if err != nil {
 		if isBadRequest(err) {
 			// "wrapping token is not valid or does not exist": used or expired.
