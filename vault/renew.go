@@ -8,9 +8,10 @@ import (
 )
 
 // Token renewal. A static token that Vault says is renewable is renewed in
-// the background (Vault's api.LifetimeWatcher, at two thirds of its TTL),
-// until its max TTL; a token file is left to whatever writes it (Vault
-// Agent renews its own). When renewal ends or the token is revoked, Vault
+// the background at half its TTL (through the node pool, so it follows
+// failovers), until its max TTL; a token file is left to whatever writes it
+// (Vault Agent renews its own). api.LifetimeWatcher is not used: it gives up
+// on short TTLs ("within grace") and stays on one node. When renewal ends or the token is revoked, Vault
 // answers 403: the store's state turns StateUnauthorized and every request
 // fails closed (503 vault_auth_failed) until the token is replaced.
 
@@ -52,35 +53,25 @@ func (s *Store) renewableTTL(ctx context.Context) (time.Duration, error) {
 	return ttl, nil
 }
 
-// renewLoop runs a lifetime watcher on the node in use; when it stops with
-// an error (the node went away), it starts again a second later.
+// renewLoop renews the token at half its TTL. A failed renewal (Vault
+// down, the token revoked) is tried again a second later; the calls record
+// the state (unreachable, unauthorized) for the operator.
 func (s *Store) renewLoop(ctx context.Context, ttl time.Duration) {
+	increment := int(ttl.Seconds())
+	wait := ttl / 2
 	for {
-		client := s.nodes.current()
-		w, err := client.NewLifetimeWatcher(&api.LifetimeWatcherInput{Secret: &api.Secret{Auth: &api.SecretAuth{
-			ClientToken: client.Token(), Renewable: true, LeaseDuration: int(ttl.Seconds()),
-		}}})
-		if err != nil {
-			return
-		}
-		go w.Start()
-		select {
-		case <-ctx.Done():
-			w.Stop()
-			return
-		case err := <-w.DoneCh():
-			w.Stop()
-			if err == nil {
-				return // max TTL reached: nothing left to renew
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Second):
+		case <-time.After(max(wait, 500*time.Millisecond)):
 		}
-		if t, err := s.renewableTTL(ctx); err == nil && t > 0 {
-			ttl = t
+		sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) {
+			return c.Auth().Token().RenewSelfWithContext(ctx, increment)
+		})
+		if err != nil || sec == nil || sec.Auth == nil {
+			wait = time.Second
+			continue
 		}
+		wait = time.Duration(sec.Auth.LeaseDuration) * time.Second / 2
 	}
 }
