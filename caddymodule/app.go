@@ -56,6 +56,8 @@ type App struct {
 
 	store  *vault.Store
 	logger *zap.Logger
+	// vaultState is cardproxy_vault_state{state}.
+	vaultState *prometheus.GaugeVec
 	// issuesPreserving: a card_tokenize of this config issues
 	// format-preserving tokens (set while handlers are provisioned, before
 	// any request is served; read-only after).
@@ -171,6 +173,7 @@ func (a *App) watchVault(reg prometheus.Registerer) error {
 			return err
 		}
 	}
+	a.vaultState = gauge
 	set := func(s vault.State) {
 		for _, st := range []vault.State{vault.StateOK, vault.StateUnreachable, vault.StateUnauthorized} {
 			v := 0.0
