@@ -1,6 +1,38 @@
-// Package vaulttest starts real HashiCorp Vault dev servers on loopback for
+// Package vaulttest starts real HashiCorp Vault servers on loopback for
 // cardproxy's tests. It never fakes Vault: without a vault binary, tests fail
 // with a message saying how to get one (scripts/vault.sh build).
+//
+// Two kinds of server:
+//
+//   - Start / StartT: a dev server (in memory, unsealed, KV v2 at secret/),
+//     quick to start; its data dies with it.
+//   - StartRaft / StartCluster / NewCluster: Vault with integrated (Raft)
+//     storage, one node or n, each node with its own directory (vault.hcl,
+//     raft/ data, vault.log) and its own free loopback ports (API with
+//     tls_disable, cluster port for Raft). Node 0 is initialised through
+//     sys/init with one key share (Cluster.UnsealKey) and unsealed; the others
+//     join it through sys/storage/raft/join (explicit and ordered, rather than
+//     retry_join in the config) and are unsealed; start-up returns when every
+//     node is unsealed and the Raft configuration lists n voters. KV v2 is
+//     mounted at secret/ as on a dev server. Kill (SIGKILL), Stop (SIGTERM),
+//     Restart (same data and ports, unsealed again), Leader / WaitLeader (the
+//     node whose sys/health answers 200) and WaitStable (every running node
+//     knows the leader) drive failure tests.
+//
+// Timing. Raft runs with performance_multiplier 1 (Vault's default is 5):
+// heartbeat and election timeouts of 1s, leader lease 0.5s, so a new leader
+// is active about 1.5-3s after the old one is killed. Autopilot promotes a
+// joined node to voter after server_stabilization_time, set to 1s here
+// (default 10s), with autopilot_reconcile_interval 1s (default 10s). A
+// 3-node cluster is up in about 6-8s on 2 busy cores, a single node in
+// about 1.5s. On a very loaded machine a leader can miss its 0.5s lease and
+// step down (a second election, a few seconds more): tests should wait with
+// WaitLeader / WaitStable rather than assume a node stays active;
+// ClusterOptions.PerformanceMultiplier trades speed for tolerance.
+//
+// Every process runs in its own process group with Pdeathsig SIGKILL, and
+// the test helpers kill all of them in t.Cleanup, on failure too (a failed
+// test also logs each node's log tail).
 package vaulttest
 
 import (
@@ -9,14 +41,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -60,9 +89,7 @@ func Binary() (string, error) {
 type Server struct {
 	Addr  string // http://127.0.0.1:port
 	Token string // root token
-	cmd   *exec.Cmd
-	done  chan struct{}
-	log   *os.File
+	proc  *proc
 	once  sync.Once
 }
 
@@ -82,26 +109,21 @@ func Start() (*Server, error) {
 	s := &Server{
 		Addr:  fmt.Sprintf("http://127.0.0.1:%d", port),
 		Token: "root-" + hex.EncodeToString(tok),
-		done:  make(chan struct{}),
 	}
 	logf, err := os.CreateTemp("", "cardproxy-vault-*.log")
 	if err != nil {
 		return nil, err
 	}
-	s.log = logf
-	s.cmd = exec.Command(bin, "server", "-dev",
+	logf.Close()
+	s.proc, err = spawn(bin, logf.Name(), os.TempDir(), "server", "-dev",
 		"-dev-root-token-id="+s.Token,
 		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port),
 		"-dev-no-store-token",
 	)
-	s.cmd.Env = append(os.Environ(), "VAULT_DISABLE_MLOCK=true", "HOME="+os.TempDir())
-	s.cmd.Stdout = logf
-	s.cmd.Stderr = logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting vault: %w", err)
+	if err != nil {
+		os.Remove(logf.Name())
+		return nil, err
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	if err := s.waitReady(60 * time.Second); err != nil {
 		s.Stop()
 		return nil, err
@@ -125,10 +147,8 @@ func (s *Server) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
-		select {
-		case <-s.done:
-			return fmt.Errorf("vault exited during start-up: %s", s.tail())
-		default:
+		if s.proc.exited() {
+			return fmt.Errorf("vault exited during start-up: %s", s.proc.tail())
 		}
 		resp, err := client.Get(s.Addr + "/v1/sys/health")
 		if err == nil {
@@ -139,32 +159,14 @@ func (s *Server) waitReady(limit time.Duration) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("vault not ready after %s: %s", limit, s.tail())
-}
-
-func (s *Server) tail() string {
-	b, _ := os.ReadFile(s.log.Name())
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 10 {
-		lines = lines[len(lines)-10:]
-	}
-	return strings.Join(lines, "\n")
+	return fmt.Errorf("vault not ready after %s: %s", limit, s.proc.tail())
 }
 
 // Stop terminates the server (its data is gone: dev mode is in memory).
 func (s *Server) Stop() {
 	s.once.Do(func() {
-		if s.cmd.Process != nil {
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(10 * time.Second):
-				_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-				<-s.done
-			}
-		}
-		s.log.Close()
-		os.Remove(s.log.Name())
+		s.proc.stop(10 * time.Second)
+		os.Remove(s.proc.logPath)
 	})
 }
 
@@ -177,13 +179,4 @@ func (s *Server) Ready(ctx context.Context) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
