@@ -32,7 +32,8 @@
 //
 // Every process runs in its own process group with Pdeathsig SIGKILL, and
 // the test helpers kill all of them in t.Cleanup, on failure too (a failed
-// test also logs each node's log tail).
+// test also logs each node's log tail). VAULTTEST_KEEP=1 keeps the Raft
+// clusters' directories (configs, data, full logs) for a post-mortem.
 package vaulttest
 
 import (
