@@ -148,6 +148,21 @@ func StartT(t testing.TB) *Server {
 	return s
 }
 
+// Main is a whole TestMain for a package whose tests share one dev server:
+// it starts the server into *srv, runs the tests, stops the server and
+// exits with the tests' code (1, saying why, when Vault cannot start).
+func Main(m *testing.M, srv **Server) {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "these tests need a real Vault:", err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
 func (s *Server) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: time.Second}
