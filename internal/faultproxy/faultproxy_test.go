@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,17 +18,7 @@ import (
 
 var srv *vaulttest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	srv, err = vaulttest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "faultproxy tests need a real Vault:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { vaulttest.Main(m, &srv) }
 
 // do sends one request through client to base+"/v1/"+path; body "" means
 // none. It returns the status (0 on a transport error) and the body.

@@ -11,12 +11,11 @@ import (
 )
 
 // apiClient is the plain HTTP client the cluster set-up speaks to Vault
-// with: short per-request timeouts, no retries, no keep-alive between
-// nodes that may be killed at any moment.
-var apiClient = &http.Client{
-	Timeout:   30 * time.Second,
-	Transport: &http.Transport{DisableKeepAlives: true},
-}
+// with: no retries (sys/init is not idempotent), no keep-alive between
+// nodes that may be killed at any moment, and no timeout of its own: each
+// call's context bounds it (on a loaded 2-core box sys/init alone can take
+// more than 30s).
+var apiClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
 // call sends one request to addr+"/v1/"+path with an optional token and
 // JSON body; a 2xx answer is decoded into out (when not nil). Any other

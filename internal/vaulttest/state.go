@@ -68,7 +68,10 @@ func (c *Cluster) WaitStable(limit time.Duration) (int, error) {
 			var l struct {
 				Leader string `json:"leader_address"`
 			}
-			if call(context.Background(), "GET", nd.Addr, "sys/leader", "", nil, &l) != nil ||
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := call(ctx, "GET", nd.Addr, "sys/leader", "", nil, &l)
+			cancel()
+			if err != nil ||
 				l.Leader != c.Nodes[i].Addr {
 				return false, nil
 			}

@@ -11,28 +11,33 @@
 //     raft/ data, vault.log) and its own free loopback ports (API with
 //     tls_disable, cluster port for Raft). Node 0 is initialised through
 //     sys/init with one key share (Cluster.UnsealKey) and unsealed; the others
-//     join it through sys/storage/raft/join (explicit and ordered, rather than
-//     retry_join in the config) and are unsealed; start-up returns when every
-//     node is unsealed and the Raft configuration lists n voters. KV v2 is
-//     mounted at secret/ as on a dev server. Kill (SIGKILL), Stop (SIGTERM),
-//     Restart (same data and ports, unsealed again), Leader / WaitLeader (the
-//     node whose sys/health answers 200) and WaitStable (every running node
-//     knows the leader) drive failure tests.
+//     join it through sys/storage/raft/join, all at once, and are unsealed.
+//     (An explicit join either fails with Vault's error or has joined;
+//     retry_join in the config would retry silently in the background.)
+//     Start-up returns when every node is unsealed and the Raft configuration
+//     lists n voters. KV v2 is mounted at secret/ as on a dev server. Kill
+//     (SIGKILL), Stop (SIGTERM), Restart (same data and ports, unsealed
+//     again), Leader / WaitLeader (the node whose sys/health answers 200) and
+//     WaitStable (every running node knows the leader) drive failure tests.
 //
 // Timing. Raft runs with performance_multiplier 1 (Vault's default is 5):
 // heartbeat and election timeouts of 1s, leader lease 0.5s, so a new leader
 // is active about 1.5-3s after the old one is killed. Autopilot promotes a
-// joined node to voter after server_stabilization_time, set to 1s here
+// joined node to voter once it has sent its first echo heartbeat (every 5s,
+// fixed) and been stable for server_stabilization_time, set to 1s here
 // (default 10s), with autopilot_reconcile_interval 1s (default 10s). A
 // 3-node cluster is up in about 6-8s on 2 busy cores, a single node in
-// about 1.5s. On a very loaded machine a leader can miss its 0.5s lease and
-// step down (a second election, a few seconds more): tests should wait with
-// WaitLeader / WaitStable rather than assume a node stays active;
-// ClusterOptions.PerformanceMultiplier trades speed for tolerance.
+// about 1.5s; with the machine's load average at 15 a start-up took up to
+// 48s, hence the 2-minute default limit. On a very loaded machine a leader
+// can miss its 0.5s lease and step down (a second election, a few seconds
+// more): tests should wait with WaitLeader / WaitStable rather than assume a
+// node stays active; ClusterOptions.PerformanceMultiplier trades speed for
+// tolerance.
 //
 // Every process runs in its own process group with Pdeathsig SIGKILL, and
 // the test helpers kill all of them in t.Cleanup, on failure too (a failed
-// test also logs each node's log tail).
+// test also logs each node's log tail). VAULTTEST_KEEP=1 keeps the Raft
+// clusters' directories (configs, data, full logs) for a post-mortem.
 package vaulttest
 
 import (
@@ -141,6 +146,21 @@ func StartT(t testing.TB) *Server {
 	}
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// Main is a whole TestMain for a package whose tests share one dev server:
+// it starts the server into *srv, runs the tests, stops the server and
+// exits with the tests' code (1, saying why, when Vault cannot start).
+func Main(m *testing.M, srv **Server) {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "these tests need a real Vault:", err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
 }
 
 func (s *Server) waitReady(limit time.Duration) error {
