@@ -17,17 +17,7 @@ import (
 
 var srv *vaulttest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	srv, err = vaulttest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vault tests need a real Vault:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { vaulttest.Main(m, &srv) }
 
 var tenantSeq atomic.Int64
 
