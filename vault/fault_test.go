@@ -1,0 +1,62 @@
+package vault
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/internal/faultproxy"
+	"github.com/cardproxy/cardproxy/relay"
+	"github.com/cardproxy/cardproxy/token"
+)
+
+// TestLostRepliesEveryWrite: for every kind of write the store makes, Vault
+// commits it and the answer is lost (the proxy resets the connection). The
+// store must still answer with something that works: a PAN token that
+// detokenizes, a CVC token that gives the CVC once, a relay served once —
+// read through a client that never saw a fault.
+func TestLostRepliesEveryWrite(t *testing.T) {
+	proxy := faultproxy.Start(t, srv.Addr)
+	s := newStore(t, func(c *Config) { c.Address = proxy.URL() })
+	direct := newStore(t)
+	ctx := context.Background()
+	tn := tenant()
+	for _, path := range []string{"/hmac/", "/encrypt/", "/pan/", "/idx/"} {
+		for i := range 3 {
+			c := card.Card{PAN: "4111111111111111", Expiry: path + string(rune('0'+i))}
+			proxy.DropWriteReplies(1, path)
+			toks, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{c})
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if got, err := direct.Detokenize(ctx, tn, toks[0].Token); err != nil || got != c {
+				t.Fatalf("%s: a dead token after a lost answer: %v", path, err)
+			}
+		}
+	}
+	for _, path := range []string{"sys/wrapping/wrap", "/cvc/"} {
+		proxy.DropWriteReplies(1, path)
+		tok, _, err := s.TokenizeCVC(ctx, tn, "739")
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if cvc, err := direct.DetokenizeCVC(ctx, tn, tok); err != nil || cvc != "739" {
+			t.Fatalf("%s: CVC token does not work: %v", path, err)
+		}
+		if _, err := direct.DetokenizeCVC(ctx, tn, tok); err == nil {
+			t.Fatalf("%s: CVC given twice", path)
+		}
+	}
+	proxy.DropWriteReplies(1, "/relay/")
+	id, err := s.PutRelay(ctx, tn, relay.Redirect{HTML: "<p>3ds</p>"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := direct.TakeRelay(ctx, tn, id); err != nil || r.HTML != "<p>3ds</p>" {
+		t.Fatalf("relay after a lost answer: %v", err)
+	}
+	if st := proxy.Stats(); st.Dropped != 15 {
+		t.Errorf("%d answers lost, want 15", st.Dropped)
+	}
+}
