@@ -127,10 +127,7 @@ func checkScan(t *testing.T, b []byte, fs []Field, rescan func([]byte) ([]Field,
 		if v, ok := rawValue(f, f.Raw(b)); !ok || v != f.Value {
 			t.Fatalf("field %d: raw bytes do not read as the value", i)
 		}
-		// (A form pair without '=' has no value bytes to replace: cardproxy
-		// never rewrites an empty value.)
-		noValue := f.Enc == Form && (f.start == 0 || b[f.start-1] != '=')
-		if (f.Kind == String || f.Kind == Number) && !noValue {
+		if f.Kind == String || f.Kind == Number {
 			edits = append(edits, Edit{Field: f, Raw: f.Encode(marker(i))})
 			idx = append(idx, i)
 		}
@@ -152,6 +149,9 @@ func checkScan(t *testing.T, b []byte, fs []Field, rescan func([]byte) ([]Field,
 		}
 		in = append(in, b[pos:fs[i].start]...)
 		got = append(got, out[opos:g.start]...)
+		if fs[i].bare { // a pair without '=' gets one with its value
+			in = append(in, '=')
+		}
 		pos, opos = fs[i].end, g.end
 	}
 	in, got = append(in, b[pos:]...), append(got, out[opos:]...)
