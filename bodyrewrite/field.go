@@ -56,6 +56,9 @@ type Field struct {
 	Enc      Encoding
 
 	start, end int // raw value bytes in the body
+	// bare: a form pair without '=' ("a&b"), whose empty value is at the
+	// end of its name: a replacement goes in after an '=' Apply adds.
+	bare bool
 }
 
 // Readings are the paths app parsers may give the field: cardproxy's, PHP's
@@ -124,12 +127,18 @@ func Apply(body []byte, edits []Edit) []byte {
 	grow := 0
 	for _, e := range sorted {
 		grow += len(e.Raw) - (e.Field.end - e.Field.start)
+		if e.Field.bare {
+			grow++
+		}
 	}
 	var out bytes.Buffer
 	out.Grow(len(body) + max(grow, 0))
 	pos := 0
 	for _, e := range sorted {
 		out.Write(body[pos:e.Field.start])
+		if e.Field.bare {
+			out.WriteByte('=')
+		}
 		out.Write(e.Raw)
 		pos = e.Field.end
 	}

@@ -28,10 +28,10 @@ func ScanForm(body []byte, lim Limits) ([]Field, error) {
 				return nil, fmt.Errorf("%w: more than %d form fields", ErrLimit, lim.MaxFields)
 			}
 			k, v := pair, []byte(nil)
-			vstart := end
+			vstart, bare := end, true
 			if eq := bytes.IndexByte(pair, '='); eq >= 0 {
 				k, v = pair[:eq], pair[eq+1:]
-				vstart = pos + eq + 1
+				vstart, bare = pos+eq+1, false
 			}
 			name, err := url.QueryUnescape(string(k))
 			if err != nil {
@@ -45,7 +45,7 @@ func ScanForm(body []byte, lim Limits) ([]Field, error) {
 			if err != nil {
 				return nil, err
 			}
-			f.Value, f.Kind, f.Enc, f.start, f.end = val, String, Form, vstart, end
+			f.Value, f.Kind, f.Enc, f.start, f.end, f.bare = val, String, Form, vstart, end, bare
 			out = append(out, f)
 		}
 		pos = end + 1

@@ -39,3 +39,72 @@ func TestCardFormatHidesPAN(t *testing.T) {
 		t.Errorf("slice: %s", s)
 	}
 }
+
+// FuzzMask: MaskAll and Redact leave no card number FindLoose finds, only
+// turn digits (each digit's whole representation) into '*', and Redact is
+// idempotent; MaskCVCs leaves no digit-bounded CVC and keeps the length.
+//
+//	go test -run '^$' -fuzz '^FuzzMask$' -fuzztime 60s ./card
+func FuzzMask(f *testing.F) {
+	for _, s := range []struct{ text, cvc string }{
+		{"declined: 5555 - 5555 - 5555 - 4444, cvc 739", "739"},
+		{`{"card":"\u0034111111111111111","n":4.111111111111111e15}`, "123"},
+		{"2025-12-06 " + mc + " %34%31%31%31 1111 1111 1111", "1111"},
+		{"&#52;111&#x31;111111111111 ４１１１１１１１１１１１１１１１", "111"},
+		{"+31 20 123 4567 " + visa + amex, "0005"},
+	} {
+		f.Add(s.text, s.cvc)
+	}
+	f.Fuzz(func(t *testing.T, s, cvc string) {
+		for _, m := range []struct {
+			name string
+			m    Matcher
+		}{{"AnyLuhn", AnyLuhn}, {"Known", Known}, {"OneOf", OneOf(visa, mc)}} {
+			out, n := MaskAll(s, m.m)
+			if ContainsLoose(out, m.m) || (n == 0) != (out == s) {
+				t.Fatalf("%s: MaskAll left a card number or miscounted (%d)", m.name, n)
+			}
+			onlyDigitsMasked(t, s, out)
+		}
+		r := Redact(s)
+		if Redact(r) != r || ContainsLoose(r, AnyLuhn) {
+			t.Fatalf("Redact is not idempotent or left a card number")
+		}
+		cvcs := []string{cvc, strings.TrimLeft(cvc, "0")}
+		if !ValidCVC(cvc) {
+			return
+		}
+		out, _ := MaskCVCs(s, cvcs)
+		if _, n := MaskCVCs(out, cvcs); n > 0 || len(out) != len(s) {
+			t.Fatalf("MaskCVCs left a digit-bounded CVC (%d) or changed the length", n)
+		}
+	})
+}
+
+// onlyDigitsMasked fails unless out is in with some digits (each as its
+// whole representation: "%34", "&#52;", a full-width digit) turned into a
+// single '*'.
+func onlyDigitsMasked(t *testing.T, in, out string) {
+	t.Helper()
+	i := 0
+	for j := 0; j < len(out); j++ {
+		switch {
+		case i < len(in) && out[j] == in[i]:
+			i++
+		case out[j] == '*' && i < len(in):
+			kind, _, end := token(in, i, true)
+			if kind != tokDigit {
+				kind, _, end = token(in, i, false)
+			}
+			if kind != tokDigit {
+				t.Fatalf("MaskAll turned a byte that is no digit into '*' at %d", i)
+			}
+			i = end
+		default:
+			t.Fatalf("MaskAll changed the text at %d", i)
+		}
+	}
+	if i != len(in) {
+		t.Fatalf("MaskAll dropped the end of the text")
+	}
+}
