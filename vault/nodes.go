@@ -92,7 +92,10 @@ func (n *nodes) do(ctx context.Context, f func(*api.Client) (*api.Secret, error)
 			}
 		}
 		sec, err = f(n.clients[i])
-		if ctx.Err() != nil || !nodeDown(err) {
+		if ctx.Err() != nil {
+			return sec, err // the caller gave up: that says nothing about the node
+		}
+		if !nodeDown(err) {
 			n.answered(i, err)
 			return sec, err
 		}
