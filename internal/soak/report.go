@@ -17,6 +17,8 @@ type Report struct {
 	mu                 sync.Mutex
 	Ingress, Egress    int            // requests sent on each leg
 	Errors             map[string]int // failed round trips by kind
+	spans              map[string][2]time.Duration
+	start              time.Time
 	Exact, Inexact     int
 	InexactKinds       map[string]int // which fields differed
 	Leaks              int            // round trips with card data at the app
@@ -30,10 +32,11 @@ type Report struct {
 	Idle               Sample
 	Pending            int // requests still held by the app or the PSP after the run
 	LogLines, LogLeaks int
+	Log                string // cardproxy's log (kept when the run failed)
 }
 
 func newReport(o Options, n int) *Report {
-	return &Report{o: o, N: n, Errors: map[string]int{}, InexactKinds: map[string]int{}, LeakKinds: map[string]int{},
+	return &Report{o: o, N: n, Errors: map[string]int{}, spans: map[string][2]time.Duration{}, InexactKinds: map[string]int{}, LeakKinds: map[string]int{},
 		tokens: map[int]string{}, ingressLat: make([]time.Duration, 0, n), egressLat: make([]time.Duration, 0, n)}
 }
 
@@ -48,6 +51,12 @@ func (r *Report) add(i int, c testCard, t trip) {
 	}
 	switch {
 	case t.kind != "":
+		at := time.Since(r.start).Round(time.Second)
+		sp, seen := r.spans[t.kind]
+		if !seen {
+			sp[0] = at
+		}
+		r.spans[t.kind] = [2]time.Duration{sp[0], at}
 		r.Errors[t.kind]++
 	case t.leak != "":
 		r.Leaks++
@@ -94,9 +103,6 @@ func (r *Report) Failures() []string {
 	if r.TokenSplit > 0 {
 		f = append(f, fmt.Sprintf("%d repeat cards got another PAN token", r.TokenSplit))
 	}
-	if r.Pending > 0 {
-		f = append(f, fmt.Sprintf("%d requests received but never taken", r.Pending))
-	}
 	if g := r.Idle.Goroutines - r.Before.Goroutines; g > r.o.MaxGoroutines {
 		f = append(f, fmt.Sprintf("goroutines grew by %d (allowed %d)", g, r.o.MaxGoroutines))
 	}
@@ -112,10 +118,13 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "cardsoak: %d round trips at concurrency %d, %.0f%% fresh cards (pool %d), in %s (%.0f round trips/s)\n",
 		r.N, o.C, 100*o.New, o.Pool, r.Elapsed.Round(time.Millisecond), float64(r.Ingress)/r.Elapsed.Seconds())
 	fmt.Fprintf(w, "requests:   ingress %d, egress %d\n", r.Ingress, r.Egress)
-	fmt.Fprintf(w, "errors:     %d%s\n", r.failed(), kinds(r.Errors))
-	fmt.Fprintf(w, "exactness:  exact %d, inexact %d%s\n", r.Exact, r.Inexact, kinds(r.InexactKinds))
+	fmt.Fprintf(w, "errors:     %d%s\n", r.failed(), kinds(r.Errors, r.spans))
+	fmt.Fprintf(w, "exactness:  exact %d, inexact %d%s\n", r.Exact, r.Inexact, kinds(r.InexactKinds, nil))
 	fmt.Fprintf(w, "card data at the app: %d round trips%s; cardproxy log: %d lines, %d with a card number\n",
-		r.Leaks, kinds(r.LeakKinds), r.LogLines, r.LogLeaks)
+		r.Leaks, kinds(r.LeakKinds, nil), r.LogLines, r.LogLeaks)
+	if r.Pending > 0 {
+		fmt.Fprintf(w, "pending:    %d requests the app or the PSP got after the client gave up\n", r.Pending)
+	}
 	fmt.Fprintf(w, "dedupe:     %d repeat-card round trips, %d with another PAN token\n", r.Repeat, r.TokenSplit)
 	fmt.Fprintf(w, "latency:    ingress p50 %s p99 %s | egress p50 %s p99 %s\n",
 		pct(r.ingressLat, 50), pct(r.ingressLat, 99), pct(r.egressLat, 50), pct(r.egressLat, 99))
@@ -130,6 +139,7 @@ func (r *Report) Print(w io.Writer) {
 		r.Idle.Goroutines-r.Before.Goroutines, o.MaxGoroutines, mib(r.Idle.RSSKiB-r.Before.RSSKiB), o.MaxRSSMiB)
 	if f := r.Failures(); len(f) > 0 {
 		fmt.Fprintf(w, "FAIL: %s\n", strings.Join(f, "; "))
+		fmt.Fprintf(w, "cardproxy log kept: %s\n", r.Log)
 	} else {
 		fmt.Fprintln(w, "PASS")
 	}
@@ -137,7 +147,8 @@ func (r *Report) Print(w io.Writer) {
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
 
-func kinds(m map[string]int) string {
+// kinds lists counts by kind, with the span of the run they fell in.
+func kinds(m map[string]int, spans map[string][2]time.Duration) string {
 	if len(m) == 0 {
 		return ""
 	}
@@ -149,6 +160,9 @@ func kinds(m map[string]int) string {
 	var b strings.Builder
 	for _, k := range keys {
 		fmt.Fprintf(&b, "\n    %6d  %s", m[k], k)
+		if sp, ok := spans[k]; ok {
+			fmt.Fprintf(&b, " [%s–%s into the run]", sp[0], sp[1])
+		}
 	}
 	return b.String()
 }

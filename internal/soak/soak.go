@@ -81,7 +81,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	var rep *Report
+	defer func() { // the cardproxy log stays for a failed run
+		if rep == nil || len(rep.Failures()) == 0 {
+			os.RemoveAll(dir)
+		}
+	}()
 	vs, err := vaulttest.Start()
 	if err != nil {
 		return nil, err
@@ -132,12 +137,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	quiet := o
 	quiet.Progress = nil
 	warm := newReport(quiet, o.WarmUp)
+	warm.start = time.Now()
 	s.run(ctx, quiet, warm, 1<<30)
 	if len(warm.Errors) > 0 || warm.Inexact > 0 || warm.Leaks > 0 {
 		return nil, fmt.Errorf("warm-up failed: %v, %d inexact, %d leaks", warm.Errors, warm.Inexact, warm.Leaks)
 	}
 
-	rep := newReport(o, o.N)
+	rep = newReport(o, o.N)
+	rep.Log = logFile
 	settle := func() {
 		s.client.CloseIdleConnections()
 		runtime.GC()
@@ -145,9 +152,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	settle()
 	rep.Before = sample(vs.Pid())
-	start := time.Now()
+	rep.start = time.Now()
 	s.run(ctx, o, rep, 0)
-	rep.Elapsed = time.Since(start)
+	rep.Elapsed = time.Since(rep.start)
 	rep.After = sample(vs.Pid())
 	settle()
 	time.Sleep(o.Idle)

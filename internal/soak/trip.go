@@ -154,10 +154,11 @@ func failure(leg string, status int, answer []byte, err error) string {
 		return ""
 	}
 	var r struct {
-		Error string `json:"error"`
+		Error, Message string
 	}
 	_ = json.Unmarshal(answer, &r)
-	return fmt.Sprintf("%s: %d %s", leg, status, r.Error)
+	msg, _, _ := strings.Cut(r.Message, ";") // refusal messages hold no card data or tokens
+	return fmt.Sprintf("%s: %d %s (%s)", leg, status, r.Error, msg)
 }
 
 // appView checks what the app got — no PAN anywhere, no CVC as a value,
@@ -174,8 +175,11 @@ func appView(r received, c testCard) (map[string]any, string) {
 	if err := json.Unmarshal(r.body, &o); err != nil {
 		return nil, "app body unreadable"
 	}
-	if hasValue(o.GatewayInfo, c.CVC) || headerHas(r.header, c.CVC) {
-		return nil, "CVC at the app"
+	if k := cvcIn(o.GatewayInfo, c); k != "" {
+		return nil, "CVC at the app in " + k
+	}
+	if headerHas(r.header, c.CVC) {
+		return nil, "CVC at the app in a header"
 	}
 	pan, _ := o.GatewayInfo["card_number"].(string)
 	cvc, _ := o.GatewayInfo["card_cvc"].(string)
@@ -198,8 +202,8 @@ func answerLeak(answer []byte, c testCard) string {
 		return "PAN in the PSP answer at the app"
 	case json.Unmarshal(answer, &a) != nil:
 		return "PSP answer unreadable"
-	case hasValue(a.Data.GatewayInfo, c.CVC):
-		return "CVC in the PSP answer at the app"
+	case cvcIn(a.Data.GatewayInfo, c) != "":
+		return "CVC in the PSP answer at the app in " + cvcIn(a.Data.GatewayInfo, c)
 	}
 	return ""
 }
@@ -215,13 +219,15 @@ func headerHas(h http.Header, v string) bool {
 	return false
 }
 
-func hasValue(m map[string]any, v string) bool {
-	for _, x := range m {
-		if x == v {
-			return true
+// cvcIn names a field of gateway_info holding the CVC, except the expiry
+// when the shopper's expiry is the same four digits as an Amex CVC.
+func cvcIn(m map[string]any, c testCard) string {
+	for k, x := range m {
+		if x == c.CVC && !(k == "card_expiry_date" && c.Expiry == c.CVC) {
+			return k
 		}
 	}
-	return false
+	return ""
 }
 
 // diff compares the upstream's gateway_info with the card as sent: the
