@@ -1,6 +1,7 @@
 // Package testcaddy runs Caddyfiles in-process for cardproxy's tests — the
 // same adapt-and-load path as `cardproxy run` — and finds free loopback
-// ports. Callers import the modules their Caddyfile uses.
+// ports. Callers import the modules their Caddyfile uses. Load and
+// FreeLoopbackPort are the variants for programs (cmd/cardsoak).
 package testcaddy
 
 import (
@@ -12,17 +13,26 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
+// Load adapts and loads caddyfile; stop stops Caddy.
+func Load(caddyfile string) (stop func(), err error) {
+	cfg, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	if err != nil {
+		return nil, fmt.Errorf("adapt: %v %v", err, warns)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		return nil, fmt.Errorf("load: %v", err)
+	}
+	return func() { _ = caddy.Stop() }, nil
+}
+
 // Run loads caddyfile and stops Caddy when the test ends.
 func Run(t testing.TB, caddyfile string) {
 	t.Helper()
-	cfg, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	stop, err := Load(caddyfile)
 	if err != nil {
-		t.Fatalf("adapt: %v %v", err, warns)
+		t.Fatal(err)
 	}
-	if err := caddy.Load(cfg, true); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
+	t.Cleanup(stop)
 }
 
 // FreeAddr is a free 127.0.0.1:port.
@@ -31,10 +41,19 @@ func FreeAddr(t testing.TB) string { return fmt.Sprintf("127.0.0.1:%d", FreePort
 // FreePort is a free loopback port.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := FreeLoopbackPort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// FreeLoopbackPort is a free loopback port, for callers without a test.
+func FreeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

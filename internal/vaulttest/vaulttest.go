@@ -190,6 +190,9 @@ func (s *Server) Stop() {
 	})
 }
 
+// Pid is the server's process id (for its memory figures: /proc/<pid>/status).
+func (s *Server) Pid() int { return s.proc.cmd.Process.Pid }
+
 // Ready reports whether the server still answers.
 func (s *Server) Ready(ctx context.Context) bool {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.Addr+"/v1/sys/health", nil)
