@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -58,5 +59,30 @@ func TestLostRepliesEveryWrite(t *testing.T) {
 	}
 	if st := proxy.Stats(); st.Dropped != 15 {
 		t.Errorf("%d answers lost, want 15", st.Dropped)
+	}
+}
+
+// TestUnwrapNeverSentTwice: an unwrap whose answer is lost has used the
+// wrapping token up in Vault; sending it again would answer "unknown or
+// used" for a CVC nobody got. The store reports Vault unavailable instead,
+// and does not send it again.
+func TestUnwrapNeverSentTwice(t *testing.T) {
+	proxy := faultproxy.Start(t, srv.Addr)
+	s := newStore(t, func(c *Config) { c.Address = proxy.URL() })
+	ctx := context.Background()
+	tn := tenant()
+	tok, _, err := s.TokenizeCVC(ctx, tn, "739")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := proxy.Stats().Requests
+	proxy.DropWriteReplies(1, "sys/wrapping/unwrap")
+	_, err = s.DetokenizeCVC(ctx, tn, tok)
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("lost unwrap answer: %v", err)
+	}
+	// KV read, KV delete, one unwrap.
+	if n := proxy.Stats().Requests - before; n != 3 {
+		t.Errorf("%d requests to Vault, want 3 (the unwrap sent once)", n)
 	}
 }

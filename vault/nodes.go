@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -70,8 +71,11 @@ func (n *nodes) current() *api.Client {
 
 // do runs f on the node in use and, when that node cannot answer, on each
 // other node once (a single node: once more), then opens the circuit. With
-// the circuit open it fails at once.
-func (n *nodes) do(ctx context.Context, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+// the circuit open it fails at once. A call that must not run twice (once:
+// an unwrap uses up what it reads) goes to another node only when the first
+// surely never got it (no connection, or Vault's 503: sealed, standby): a
+// timeout or a reset may come after Vault did the work.
+func (n *nodes) do(ctx context.Context, once bool, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
 	n.mu.Lock()
 	if n.open {
 		n.mu.Unlock()
@@ -99,6 +103,10 @@ func (n *nodes) do(ctx context.Context, f func(*api.Client) (*api.Secret, error)
 			n.answered(i, err)
 			return sec, err
 		}
+		if once && !notDelivered(err) {
+			n.down(err)
+			return nil, err
+		}
 	}
 	n.down(err)
 	return nil, err
@@ -120,6 +128,18 @@ func nodeDown(err error) bool {
 		return true
 	}
 	return false
+}
+
+// notDelivered reports an error that proves the request never reached
+// Vault's logic: the connection was never made, or Vault answered 503
+// (sealed, or a standby that could not forward).
+func notDelivered(err error) bool {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode == http.StatusServiceUnavailable
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // answered records that node i answered (err is Vault's answer, if any).

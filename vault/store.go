@@ -81,11 +81,21 @@ func (s *Store) kvMeta(tenant, kind, id string) string {
 // trying once more when Vault says 403 (the agent may have rotated the
 // token).
 func (s *Store) call(ctx context.Context, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+	return s.callMode(ctx, false, f)
+}
+
+// callOnce is call for a request that must not run twice (see nodes.do).
+// A 403 is retried: Vault refused it, so it did nothing.
+func (s *Store) callOnce(ctx context.Context, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+	return s.callMode(ctx, true, f)
+}
+
+func (s *Store) callMode(ctx context.Context, once bool, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
 	s.tf.refresh()
-	sec, err := s.nodes.do(ctx, f)
+	sec, err := s.nodes.do(ctx, once, f)
 	if err != nil && s.tf != nil && isForbidden(err) {
 		if s.tf.load(true) == nil {
-			sec, err = s.nodes.do(ctx, f)
+			sec, err = s.nodes.do(ctx, once, f)
 		}
 	}
 	return sec, err

@@ -57,7 +57,8 @@ func (s *Store) unwrap(ctx context.Context, op, token string) (map[string]any, e
 	if token == "" {
 		return nil, ErrNotFound
 	}
-	sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().UnwrapWithContext(ctx, token) })
+	// An unwrap uses the wrapping token up: never sent twice.
+	sec, err := s.callOnce(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().UnwrapWithContext(ctx, token) })
 	if err != nil {
 		if isBadRequest(err) {
 			// "wrapping token is not valid or does not exist": used or expired.
