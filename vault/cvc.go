@@ -14,6 +14,8 @@ import (
 // first unwrap or when the lifetime ends, whichever comes first. The wrapping
 // token is kept in KV under the CVC token and never leaves cardproxy.
 func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !ValidTenant(tenant) {
 		return "", time.Time{}, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
@@ -41,6 +43,8 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 // concurrent calls cannot both succeed. Used, expired, unknown and
 // other-tenant tokens all give ErrNotFound.
 func (s *Store) DetokenizeCVC(ctx context.Context, tenant, tok string) (string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !ValidTenant(tenant) {
 		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
 	}

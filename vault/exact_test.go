@@ -67,6 +67,7 @@ func TestLegacyIndexRepaired(t *testing.T) {
 // opens — later calls fail without touching the network — and the
 // background probe closes it when a node answers again.
 func TestFailoverAndCircuit(t *testing.T) {
+	newStore(t) // the shared server's mounts and keys
 	dead, err := vaulttest.Start()
 	if err != nil {
 		t.Fatal(err)

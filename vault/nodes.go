@@ -44,6 +44,7 @@ type nodes struct {
 	timeout time.Duration
 
 	mu      sync.Mutex
+	hookMu  sync.Mutex // state changes reach the hook one at a time, in order
 	cur     int
 	open    bool
 	probing bool
@@ -52,6 +53,10 @@ type nodes struct {
 	// and counts it).
 	onState func(State, error)
 	stop    chan struct{}
+	closed  bool
+	// wg counts the probe and its health checks, so close can wait for
+	// them before it closes the idle connections.
+	wg sync.WaitGroup
 }
 
 func newNodes(clients []*api.Client, timeout time.Duration) *nodes {
@@ -77,6 +82,10 @@ func (n *nodes) current() *api.Client {
 // timeout or a reset may come after Vault did the work.
 func (n *nodes) do(ctx context.Context, once bool, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
 	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("%w: the store is closed", ErrUnavailable)
+	}
 	if n.open {
 		n.mu.Unlock()
 		return nil, fmt.Errorf("%w: no Vault node answers (retrying in the background every %s)", ErrUnavailable, ProbeInterval)
@@ -96,8 +105,15 @@ func (n *nodes) do(ctx context.Context, once bool, f func(*api.Client) (*api.Sec
 			}
 		}
 		sec, err = f(n.clients[i])
-		if ctx.Err() != nil {
+		switch ctx.Err() {
+		case context.Canceled:
 			return sec, err // the caller gave up: that says nothing about the node
+		case context.DeadlineExceeded:
+			// The operation's time (Store.bound) ran out on this node: it
+			// hangs or crawls. Fail the next ones fast until it answers
+			// the probe.
+			n.down(err)
+			return sec, err
 		}
 		if !nodeDown(err) {
 			n.answered(i, err)
@@ -158,8 +174,11 @@ func (n *nodes) answered(i int, err error) {
 func (n *nodes) down(err error) {
 	n.mu.Lock()
 	n.open = true
-	start := !n.probing
-	n.probing = true
+	start := !n.probing && !n.closed
+	n.probing = n.probing || start
+	if start {
+		n.wg.Add(1)
+	}
 	n.mu.Unlock()
 	n.setState(StateUnreachable, err)
 	if start {
@@ -170,6 +189,7 @@ func (n *nodes) down(err error) {
 // probe asks every node's sys/health until one can serve, preferring the
 // active node, then closes the circuit.
 func (n *nodes) probe() {
+	defer n.wg.Done()
 	t := time.NewTicker(ProbeInterval)
 	defer t.Stop()
 	for {
@@ -188,27 +208,42 @@ func (n *nodes) probe() {
 	}
 }
 
-// healthiest is the active node, else an unsealed standby.
+// healthiest is the active node, else an unsealed standby, asking every
+// node at once (a hung node must not delay the others).
 func (n *nodes) healthiest() (int, bool) {
-	standby := -1
+	type answer struct {
+		i      int
+		usable bool
+		active bool
+	}
+	answers := make(chan answer, len(n.clients))
+	n.wg.Add(len(n.clients))
 	for i, c := range n.clients {
-		ctx, cancel := context.WithTimeout(context.Background(), min(n.timeout, time.Second))
-		h, err := c.Sys().HealthWithContext(ctx)
-		cancel()
-		if err != nil || h == nil || h.Sealed || !h.Initialized {
-			continue
+		go func() {
+			defer n.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), min(n.timeout, time.Second))
+			defer cancel()
+			h, err := c.Sys().HealthWithContext(ctx)
+			ok := err == nil && h != nil && !h.Sealed && h.Initialized
+			answers <- answer{i, ok, ok && !h.Standby}
+		}()
+	}
+	standby := -1
+	for range n.clients {
+		a := <-answers
+		if a.active {
+			return a.i, true // the rest finish on their own
 		}
-		if !h.Standby {
-			return i, true
-		}
-		if standby < 0 {
-			standby = i
+		if a.usable && (standby < 0 || a.i < standby) {
+			standby = a.i
 		}
 	}
 	return standby, standby >= 0
 }
 
 func (n *nodes) setState(s State, err error) {
+	n.hookMu.Lock()
+	defer n.hookMu.Unlock()
 	n.mu.Lock()
 	changed := n.state != s
 	n.state = s
@@ -219,13 +254,16 @@ func (n *nodes) setState(s State, err error) {
 	}
 }
 
-// close stops the probe.
+// close stops the probe and closes the idle connections to every node.
 func (n *nodes) close() {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	select {
-	case <-n.stop:
-	default:
+	if !n.closed {
+		n.closed = true
 		close(n.stop)
+	}
+	n.mu.Unlock()
+	n.wg.Wait() // the probe and its health checks (each bounded by a timeout)
+	for _, c := range n.clients {
+		c.CloneConfig().HttpClient.CloseIdleConnections() // the clone shares the transport
 	}
 }

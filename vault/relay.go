@@ -17,6 +17,8 @@ import (
 // response-wrapping token whose TTL is ttl, bound to tenant and id. KV
 // relay/<id> holds just that wrapping token and expires_at.
 func (s *Store) PutRelay(ctx context.Context, tenant string, r relay.Redirect, ttl time.Duration) (string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !ValidTenant(tenant) {
 		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
@@ -53,6 +55,8 @@ func relayBinding(tenant, id string) string { return tenant + "/" + id }
 // others ErrNotFound. Unknown and used ids give ErrNotFound; expired ids
 // ErrExpired (or ErrNotFound once Vault has dropped the wrapping token).
 func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (relay.Redirect, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !ValidTenant(tenant) {
 		return relay.Redirect{}, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
@@ -92,6 +96,8 @@ func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (relay.Redirec
 // consuming or changing anything: for HTTP HEAD. Unknown and used ids give
 // ErrNotFound, expired ids ErrExpired.
 func (s *Store) PeekRelay(ctx context.Context, tenant, id string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !ValidTenant(tenant) {
 		return fmt.Errorf("%w: tenant name", ErrInvalid)
 	}

@@ -15,11 +15,16 @@ import (
 // answers 403: the store's state turns StateUnauthorized and every request
 // fails closed (503 vault_auth_failed) until the token is replaced.
 
-type renewal struct{ cancel context.CancelFunc }
+type renewal struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
 
+// stop ends renewal and waits for its loop to return.
 func (r *renewal) stop() {
 	if r != nil {
 		r.cancel()
+		<-r.done
 	}
 }
 
@@ -34,8 +39,11 @@ func (s *Store) StartRenewal(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	s.renew = &renewal{cancel: cancel}
-	go s.renewLoop(rctx, ttl)
+	s.renew = &renewal{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.renew.done)
+		s.renewLoop(rctx, ttl)
+	}()
 	return true, nil
 }
 

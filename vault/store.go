@@ -53,8 +53,8 @@ func (s *Store) OnState(f func(State, error)) { s.nodes.onState = f }
 
 // Close stops the store's background work (the probe, token renewal).
 func (s *Store) Close() {
-	s.nodes.close()
 	s.renew.stop()
+	s.nodes.close()
 }
 
 // Health checks that Vault answers and is unsealed.
@@ -75,6 +75,12 @@ func (s *Store) kvData(tenant, kind, id string) string {
 
 func (s *Store) kvMeta(tenant, kind, id string) string {
 	return s.cfg.KVMount + "/metadata/" + tenant + "/" + kind + "/" + id
+}
+
+// bound gives one store operation — all its Vault calls, retries and
+// failovers included — at most the configured timeout.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, time.Duration(s.cfg.Timeout))
 }
 
 // call runs f on a Vault node (see nodes.do), re-reading a token file and
@@ -223,6 +229,8 @@ func (s *Store) decrypt(ctx context.Context, tenant, token, ciphertext string) (
 // of another tenant and expired tokens are refused (ErrNotFound, ErrExpired);
 // an expired record is hard-deleted on the spot.
 func (s *Store) Detokenize(ctx context.Context, tenant, tok string) (card.Card, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !ValidTenant(tenant) {
 		return card.Card{}, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}

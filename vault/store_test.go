@@ -33,6 +33,7 @@ func newStore(t *testing.T, mut ...func(*Config)) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	if err := s.Setup(context.Background()); err != nil {
 		t.Fatal(err)
 	}

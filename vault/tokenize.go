@@ -23,6 +23,8 @@ import (
 // lost is read back instead of guessed (kvPut), and an index entry that
 // points at a missing record is repaired, never handed out.
 func (s *Store) Tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card) ([]token.Issued, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.tokenize(ctx, tenant, format, cards, 0)
 }
 
@@ -124,7 +126,14 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format
 			continue
 		}
 		if !errors.Is(err, errTaken) {
-			s.dropRecord(ctx, tenant, tokens[j]) // not pointed at: an orphan otherwise
+			// The entry may have been written all the same (an answer lost,
+			// then another error): read it back. Ours: done. Otherwise the
+			// record stays — an orphan the sweep removes is harmless, a
+			// record deleted under an index entry that names it is not.
+			if stored, _, rerr := s.kvRead(ctx, idxPath); rerr == nil && str(stored, "token") == tokens[j] {
+				out[p.i] = token.Issued{Token: tokens[j], Meta: m, ExpiresAt: exp}
+				continue
+			}
 			return nil, unavailable("write index", err)
 		}
 		// Another request claimed this card first: its token, if it is live.
