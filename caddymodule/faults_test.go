@@ -123,6 +123,9 @@ func TestLeaderLoss(t *testing.T) {
 		close(stop)
 	}()
 	res := load(t, hs, 4, stop)
+	if _, err := c.WaitStable(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	var alive []string
 	for i, a := range c.Addrs() {
 		if i != leader {
