@@ -15,7 +15,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -141,15 +140,15 @@ func (e *Env) startCaddy(app, upstream, ca string) error {
 	if err := os.Setenv(tokenEnv, e.Token); err != nil {
 		return err
 	}
-	sites := make([]string, 4)
-	for i := range sites {
-		p, err := freePort()
+	var addrs [4]string
+	for i := range addrs {
+		p, err := vaulttest.FreePort()
 		if err != nil {
 			return err
 		}
-		sites[i] = fmt.Sprintf("127.0.0.1:%d", p)
+		addrs[i] = fmt.Sprintf("http://127.0.0.1:%d", p)
 	}
-	e.Plain, e.Tokenize, e.PlainTLS, e.Egress = "http://"+sites[0], "http://"+sites[1], "http://"+sites[2], "http://"+sites[3]
+	e.Plain, e.Tokenize, e.PlainTLS, e.Egress = addrs[0], addrs[1], addrs[2], addrs[3]
 	cfg := fmt.Sprintf(`{
 	admin off
 	persist_config off
@@ -165,33 +164,21 @@ func (e *Env) startCaddy(app, upstream, ca string) error {
 		tenant %s
 	}
 }
-http://%s {
-	reverse_proxy %s
-}
-http://%s {
-	card_tokenize {
+`, e.proxy.URL(), tokenEnv, Tenant)
+	for _, site := range [][2]string{
+		{e.Plain, "reverse_proxy " + app},
+		{e.Tokenize, `card_tokenize {
 		pan    gateway_info.card_number
 		cvc    gateway_info.card_cvc gateway_info.cvc
 		expiry gateway_info.card_expiry_date
 		holder gateway_info.card_holder_name
 	}
-	reverse_proxy %s
-}
-http://%s {
-	reverse_proxy %s {
-		transport http {
-			tls_trust_pool file %s
-		}
+	reverse_proxy ` + app},
+		{e.PlainTLS, "reverse_proxy " + upstream + " {\n\t\ttransport http {\n\t\t\ttls_trust_pool file " + ca + "\n\t\t}\n\t}"},
+		{e.Egress, "card_detokenize " + upstream + " {\n\t\tpreset  multisafepay\n\t\tca_cert " + ca + "\n\t\tapi_key bench-key\n\t}"},
+	} {
+		cfg += site[0] + " {\n\t" + site[1] + "\n}\n"
 	}
-}
-http://%s {
-	card_detokenize %s {
-		preset  multisafepay
-		ca_cert %s
-		api_key bench-key
-	}
-}
-`, e.proxy.URL(), tokenEnv, Tenant, sites[0], app, sites[1], app, sites[2], upstream, ca, sites[3], upstream, ca)
 	adapted, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
 	if err != nil {
 		return fmt.Errorf("bench: adapt: %v %v", err, warns)
@@ -280,14 +267,4 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"success":true,"data":{"order_id":%q,"status":"initialized"}}`, o.OrderID)
-}
-
-// freePort is a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

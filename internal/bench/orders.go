@@ -12,45 +12,36 @@ import (
 // and egress both see in the demo): pan and cvc go into the card fields as
 // JSON strings, or null when empty.
 func orderBody(orderID, pan, cvc string) []byte {
-	return fmt.Appendf(nil, `{
-  "type": "direct",
-  "gateway": "CREDITCARD",
-  "order_id": %q,
-  "currency": "EUR",
-  "amount": 1000,
-  "description": "Benchmark order",
-  "customer": {"locale": "nl_NL", "email": "jan@example.com", "browser": {"user_agent": "Mozilla/5.0", "screen_width": 1920}},
-  "payment_options": {"notification_url": "https://shop.example/webhook", "redirect_url": "https://shop.example/ok?x=1&y=2", "cancel_url": "https://shop.example/cancel"},
-  "gateway_info": {
+	return orderJSON(orderID, "direct", "CREDITCARD", fmt.Sprintf(`
     "card_number": %s,
     "card_holder_name": "Jan Janssen",
     "card_expiry_date": 2812,
     "card_cvc": %s,
-    "cvc": %s,
-    "flexible_3d": null,
-    "term_url": null
-  }
-}`, orderID, jsonOrNull(pan), jsonOrNull(cvc), jsonOrNull(cvc))
+    "cvc": %s,`, jsonOrNull(pan), jsonOrNull(cvc), jsonOrNull(cvc)))
 }
 
 // freeBody is a card-free order of about the same size (an iDEAL payment).
 func freeBody(orderID string) []byte {
+	return orderJSON(orderID, "redirect", "IDEAL", `
+    "issuer_id": "INGBNL2A",
+    "account_holder_name": "Jan Janssen",`)
+}
+
+func orderJSON(orderID, typ, gateway, info string) []byte {
 	return fmt.Appendf(nil, `{
-  "type": "redirect",
-  "gateway": "IDEAL",
+  "type": %q,
+  "gateway": %q,
   "order_id": %q,
   "currency": "EUR",
   "amount": 1000,
   "description": "Benchmark order",
   "customer": {"locale": "nl_NL", "email": "jan@example.com", "browser": {"user_agent": "Mozilla/5.0", "screen_width": 1920}},
   "payment_options": {"notification_url": "https://shop.example/webhook", "redirect_url": "https://shop.example/ok?x=1&y=2", "cancel_url": "https://shop.example/cancel"},
-  "gateway_info": {
-    "issuer_id": "INGBNL2A",
-    "account_holder_name": "Jan Janssen",
+  "gateway_info": {%s
     "flexible_3d": null,
     "term_url": null
   }
-}`, orderID)
+}`, typ, gateway, orderID, info)
 }
 
 func jsonOrNull(s string) string {

@@ -67,7 +67,7 @@ func (s *state) kvRead(w *worker) error {
 // kvWrite writes a new entry create-only (cas 0), as cardproxy writes its
 // records, index entries and CVC entries; kv-delete deletes them.
 func (s *state) kvWrite(w *worker) error {
-	path := "w/" + strconv.FormatInt(s.seq.Add(1), 10)
+	path := "w/" + strconv.FormatInt(seq.Add(1), 10)
 	_, err := w.vc.Logical().Write(kvData+path, map[string]any{"data": record, "options": map[string]any{"cas": 0}})
 	if err == nil {
 		s.kvPaths.push(path)
@@ -168,13 +168,13 @@ func (s *state) unwrap(w *worker) error {
 	return err
 }
 
-// poolNeed is how many single-use items a consumer of producer's items may
-// use up: twice the producer's rate of this run (consumers are usually the
-// faster) for the warm-up and the run.
+// poolNeed is how many single-use items a consumer of producer's items gets:
+// as many as the producer made in its own warm-up and run (so a top-up is
+// rare). A faster consumer ends early, when the items do, and says so.
 func (s *state) poolNeed(producer string) int {
 	rate := s.rates[producer]
 	if rate == 0 {
 		rate = 500
 	}
-	return int(2*rate*(s.d+s.warm).Seconds()) + 4*s.c
+	return int(rate*(s.d+s.warm).Seconds()) + 4*s.c
 }

@@ -58,6 +58,10 @@ type Result struct {
 	XWriteCeiling float64 `json:"x_write_ceiling,omitempty"` // req/s ÷ WriteCeiling
 }
 
+// seq numbers order ids and KV paths, unique in the process (a Vault sees
+// several passes).
+var seq atomic.Int64
+
 // state is what the scenarios of one pass (one Vault, one concurrency) share.
 type state struct {
 	env    *Env
@@ -69,7 +73,6 @@ type state struct {
 	vc     *api.Client
 	rng    *rand.Rand
 	rates  map[string]float64 // req/s of the scenarios run so far in this pass
-	seq    atomic.Int64
 	mu     sync.Mutex
 
 	cards      []card // the repeat pool, tokenized

@@ -49,7 +49,7 @@ var cardproxyScenarios = []Scenario{
 		do:     (*state).egressPANCVC},
 }
 
-func (s *state) orderID(prefix string) string { return prefix + strconv.FormatInt(s.seq.Add(1), 10) }
+func (s *state) orderID(prefix string) string { return prefix + strconv.FormatInt(seq.Add(1), 10) }
 
 // plain: a card order through plain reverse_proxy; the app echoes it.
 func (s *state) plain(w *worker) error {
@@ -172,15 +172,19 @@ func (s *state) egressPANCVC(w *worker) error {
 }
 
 // prepareCVCs makes sure there are enough single-use CVC tokens for
-// egress-pan-cvc (the ingress scenarios before it leave theirs): the egress
-// PAN rate of this run for the whole warm-up and run, plus a fifth, made
-// through the ingress for at most the run's duration. If that is not enough
-// the scenario ends when the tokens do (and says so).
+// egress-pan-cvc (the ingress scenarios before it leave theirs) for its
+// warm-up and run, plus a fifth, at an assumed rate: egress-pan's, but at
+// most twice repeat-pan-cvc's (it needs more Vault calls than either). They
+// are made through the ingress for at most the run's duration; if they run
+// out the scenario ends early and says so.
 func (s *state) prepareCVCs() error {
 	if err := s.prepareCards(); err != nil {
 		return err
 	}
 	rate := s.rates["egress-pan"]
+	if r := s.rates["repeat-pan-cvc"]; r > 0 && (rate == 0 || rate > 2*r) {
+		rate = 2 * r
+	}
 	if rate == 0 {
 		rate = 200
 	}
