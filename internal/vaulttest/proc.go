@@ -77,7 +77,8 @@ func tailFile(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func freePort() (int, error) {
+// FreePort is a free loopback TCP port (for servers started next to Vault).
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -176,11 +176,11 @@ func (c *Cluster) bootstrap(n int) error {
 }
 
 func (c *Cluster) newNode(i int) (*Node, error) {
-	api, err := freePort()
+	api, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	clu, err := freePort()
+	clu, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
