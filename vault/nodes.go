@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,7 +121,12 @@ func (n *nodes) do(ctx context.Context, once bool, f func(*api.Client) (*api.Sec
 			return sec, err
 		}
 		if once && !notDelivered(err) {
-			n.down(err)
+			var re *api.ResponseError
+			if errors.As(err, &re) {
+				n.answered(i, err) // Vault answered (a 500 of its own): not a node failure
+			} else {
+				n.down(err)
+			}
 			return nil, err
 		}
 	}
@@ -148,11 +154,12 @@ func nodeDown(err error) bool {
 
 // notDelivered reports an error that proves the request never reached
 // Vault's logic: the connection was never made, or Vault answered 503
-// (sealed, or a standby that could not forward).
+// (sealed) or that it has no active node to forward to.
 func notDelivered(err error) bool {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
-		return re.StatusCode == http.StatusServiceUnavailable
+		return re.StatusCode == http.StatusServiceUnavailable ||
+			strings.Contains(strings.Join(re.Errors, " "), "active cluster node not found")
 	}
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -60,7 +61,7 @@ func (s *Store) unwrap(ctx context.Context, op, token string) (map[string]any, e
 	// An unwrap uses the wrapping token up: never sent twice.
 	sec, err := s.callOnce(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().UnwrapWithContext(ctx, token) })
 	if err != nil {
-		if isBadRequest(err) {
+		if isBadRequest(err) || lostUnwrapRace(err) {
 			// "wrapping token is not valid or does not exist": used or expired.
 			return nil, ErrNotFound
 		}
@@ -94,4 +95,13 @@ func (s *Store) wrapAlive(ctx context.Context, op, token string) error {
 func isBadRequest(err error) bool {
 	var re *api.ResponseError
 	return errors.As(err, &re) && re.StatusCode == http.StatusBadRequest
+}
+
+// lostUnwrapRace: Vault's 500 for an unwrap that lost a race with another
+// unwrap of the same token ("error decrementing wrapping token's use-count:
+// invalid token entry"): the other one got it.
+func lostUnwrapRace(err error) bool {
+	var re *api.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusInternalServerError &&
+		strings.Contains(strings.Join(re.Errors, " "), "use-count")
 }
