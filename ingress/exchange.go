@@ -3,6 +3,7 @@ package ingress
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/cardproxy/cardproxy/card"
@@ -27,10 +28,14 @@ type Tokens struct {
 }
 
 // Exchange stores the plan's cards (one batch per token format, usually one)
-// and CVCs and returns their tokens. On any error nothing may be forwarded:
-// the store's errors become 400 invalid_card_data or 503 vault_unavailable.
+// and CVCs and returns their tokens. The batches and the CVCs are
+// independent, so they go to Vault at the same time: a request waits for the
+// slowest, not for the sum. On any error nothing may be forwarded: the
+// store's errors become 400 invalid_card_data, 503 vault_unavailable or 503
+// vault_auth_failed (the first in plan order).
 func Exchange(ctx context.Context, tz Tokenizer, tenant string, p *Plan) (Tokens, *refusal.Error) {
 	t := Tokens{Cards: make([]token.Issued, len(p.Cards)), CVCs: make([]string, len(p.CVCs))}
+	var jobs []func() error
 	for _, format := range []token.Format{token.FormatOpaque, token.FormatPreserveLast4} {
 		var idx []int
 		var cards []card.Card
@@ -43,23 +48,41 @@ func Exchange(ctx context.Context, tz Tokenizer, tenant string, p *Plan) (Tokens
 		if len(cards) == 0 {
 			continue
 		}
-		issued, err := tz.Tokenize(ctx, tenant, format, cards)
-		if err != nil {
-			return Tokens{}, storeError(err)
-		}
-		if len(issued) != len(cards) {
-			return Tokens{}, storeError(token.ErrUnavailable)
-		}
-		for k, i := range idx {
-			t.Cards[i] = issued[k]
-		}
+		jobs = append(jobs, func() error {
+			issued, err := tz.Tokenize(ctx, tenant, format, cards)
+			if err == nil && len(issued) != len(cards) {
+				err = token.ErrUnavailable
+			}
+			if err != nil {
+				return err
+			}
+			for k, i := range idx {
+				t.Cards[i] = issued[k]
+			}
+			return nil
+		})
 	}
 	for i, g := range p.CVCs {
-		tok, _, err := tz.TokenizeCVC(ctx, tenant, g.CVC)
+		jobs = append(jobs, func() error {
+			tok, _, err := tz.TokenizeCVC(ctx, tenant, g.CVC)
+			t.CVCs[i] = tok
+			return err
+		})
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for k, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = job()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return Tokens{}, storeError(err)
 		}
-		t.CVCs[i] = tok
 	}
 	return t, nil
 }

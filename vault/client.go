@@ -2,6 +2,7 @@ package vault
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -62,6 +63,10 @@ func newClients(c Config) ([]*api.Client, *tokenFile, error) {
 	return clients, tf, nil
 }
 
+// MaxIdleConnsPerNode is how many idle connections cardproxy keeps to each
+// Vault node.
+const MaxIdleConnsPerNode = 128
+
 // newClient is the API client of one node (addr "": VAULT_ADDR).
 func newClient(c Config, addr string) (*api.Client, error) {
 	vc := api.DefaultConfig()
@@ -73,6 +78,13 @@ func newClient(c Config, addr string) (*api.Client, error) {
 	}
 	vc.MaxRetries = 0
 	vc.Timeout = time.Duration(c.Timeout)
+	if tr, ok := vc.HttpClient.Transport.(*http.Transport); ok {
+		// The api package keeps GOMAXPROCS+1 idle connections per node: under
+		// load most calls would open a new one. Keep enough for the
+		// concurrency a card route sees.
+		tr.MaxIdleConnsPerHost = MaxIdleConnsPerNode
+		tr.MaxIdleConns = 4 * MaxIdleConnsPerNode
+	}
 	if c.CACert != "" || c.ClientCert != "" || c.TLSServerName != "" {
 		if err := vc.ConfigureTLS(&api.TLSConfig{
 			CACert:        c.CACert,

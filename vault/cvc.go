@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,9 +39,9 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 	return tok, exp, nil
 }
 
-// DetokenizeCVC returns the CVC once. The KV entry is hard-deleted before the
-// unwrap, and Vault lets a wrapping token be unwrapped only once, so two
-// concurrent calls cannot both succeed. Used, expired, unknown and
+// DetokenizeCVC returns the CVC once: Vault lets a wrapping token be
+// unwrapped only once, so two concurrent calls cannot both succeed. The KV
+// entry is hard-deleted after the unwrap, in the background. Used, expired, unknown and
 // other-tenant tokens all give ErrNotFound.
 func (s *Store) DetokenizeCVC(ctx context.Context, tenant, tok string) (string, error) {
 	ctx, cancel := s.bound(ctx)
@@ -58,13 +59,17 @@ func (s *Store) DetokenizeCVC(ctx context.Context, tenant, tok string) (string, 
 	if data == nil {
 		return "", ErrNotFound
 	}
-	if err := s.delete(ctx, s.kvMeta(tenant, "cvc", tok)); err != nil {
-		return "", unavailable("delete cvc token", err)
-	}
 	if !s.now().Before(expiresAt(data)) {
+		s.cleanup(s.kvMeta(tenant, "cvc", tok))
 		return "", ErrExpired
 	}
+	// Vault's single unwrap is what makes the CVC single use; the entry is
+	// removed afterwards, off the request's path (and left for a retry when
+	// the unwrap failed without using the token up).
 	wrapped, err := s.unwrap(ctx, "unwrap cvc", str(data, "w"))
+	if err == nil || errors.Is(err, ErrNotFound) {
+		s.cleanup(s.kvMeta(tenant, "cvc", tok))
+	}
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,10 +50,10 @@ func (s *Store) PutRelay(ctx context.Context, tenant string, r relay.Redirect, t
 // copied under another relay id or tenant is refused (ErrTampered).
 func relayBinding(tenant, id string) string { return tenant + "/" + id }
 
-// TakeRelay returns a relay exactly once, also under concurrency: the KV entry
-// is hard-deleted before the unwrap, and Vault lets a wrapping token be
-// unwrapped only once, so of several parallel calls one gets the relay and the
-// others ErrNotFound. Unknown and used ids give ErrNotFound; expired ids
+// TakeRelay returns a relay exactly once, also under concurrency: Vault lets
+// a wrapping token be unwrapped only once, so of several parallel calls one
+// gets the relay and the others ErrNotFound. The KV entry is hard-deleted
+// after the unwrap, in the background. Unknown and used ids give ErrNotFound; expired ids
 // ErrExpired (or ErrNotFound once Vault has dropped the wrapping token).
 func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (relay.Redirect, error) {
 	ctx, cancel := s.bound(ctx)
@@ -70,15 +71,17 @@ func (s *Store) TakeRelay(ctx context.Context, tenant, id string) (relay.Redirec
 	if data == nil {
 		return relay.Redirect{}, ErrNotFound
 	}
-	if err := s.delete(ctx, s.kvMeta(tenant, "relay", id)); err != nil {
-		return relay.Redirect{}, unavailable("delete relay", err)
-	}
 	if !s.now().Before(expiresAt(data)) {
+		s.cleanup(s.kvMeta(tenant, "relay", id))
 		return relay.Redirect{}, ErrExpired
 	}
 	// An entry without a wrapping token (e.g. a plaintext relay written by an
-	// older cardproxy) is not served.
+	// older cardproxy) is not served. As for CVCs, the unwrap makes it
+	// single use; the entry goes afterwards.
 	wrapped, err := s.unwrap(ctx, "unwrap relay", str(data, "w"))
+	if err == nil || errors.Is(err, ErrNotFound) {
+		s.cleanup(s.kvMeta(tenant, "relay", id))
+	}
 	if err != nil {
 		return relay.Redirect{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -20,6 +21,7 @@ type Store struct {
 	tf    *tokenFile
 	now   func() time.Time
 	renew *renewal
+	bg    sync.WaitGroup // cleanup deletes in flight
 }
 
 // New connects (lazily: no request is made) to Vault.
@@ -54,7 +56,20 @@ func (s *Store) OnState(f func(State, error)) { s.nodes.onState = f }
 // Close stops the store's background work (the probe, token renewal).
 func (s *Store) Close() {
 	s.renew.stop()
+	s.bg.Wait()
 	s.nodes.close()
+}
+
+// cleanup hard-deletes a KV entry off the request's path (best effort: the
+// sweep removes what it misses).
+func (s *Store) cleanup(metaPath string) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.Timeout))
+		defer cancel()
+		_ = s.delete(ctx, metaPath)
+	}()
 }
 
 // Health checks that Vault answers and is unsealed.
