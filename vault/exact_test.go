@@ -11,6 +11,7 @@ import (
 	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
 	"github.com/cardproxy/cardproxy/token"
+	"github.com/hashicorp/vault/api"
 )
 
 // TestLegacyIndexRepaired: an index entry from before the exactly-once
@@ -129,15 +130,7 @@ func TestFailoverAndCircuit(t *testing.T) {
 func TestForbiddenIsItsOwnState(t *testing.T) {
 	root := newStore(t)
 	ctx := context.Background()
-	sec, err := root.Client().Auth().Token().Create(&apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "1h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Address: srv.Addr, Token: sec.Auth.ClientToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, sec := storeWithToken(t, root, &apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "1h"})
 	var mu sync.Mutex
 	var states []State
 	s.OnState(func(st State, _ error) { mu.Lock(); states = append(states, st); mu.Unlock() })
@@ -149,7 +142,7 @@ func TestForbiddenIsItsOwnState(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		_, err = s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
+		_, err := s.Tokenize(ctx, tn, token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}})
 		if !errors.Is(err, ErrForbidden) || !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("revoked token: %v", err)
 		}
@@ -166,16 +159,8 @@ func TestForbiddenIsItsOwnState(t *testing.T) {
 func TestRenewal(t *testing.T) {
 	root := newStore(t)
 	ctx := context.Background()
-	sec, err := root.Client().Auth().Token().Create(&apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "3s",
+	s, _ := storeWithToken(t, root, &apiTokenCreate{Policies: []string{PolicyTokenize}, TTL: "3s",
 		ExplicitMaxTTL: "1m", Renewable: ptr(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Address: srv.Addr, Token: sec.Auth.ClientToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	if on, err := s.StartRenewal(ctx); err != nil || !on {
 		t.Fatalf("renewal not started: %v %v", on, err)
 	}
@@ -190,3 +175,19 @@ func TestRenewal(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// storeWithToken is a store on the shared server with a new token made by
+// root, closed when the test ends.
+func storeWithToken(t *testing.T, root *Store, req *apiTokenCreate) (*Store, *api.Secret) {
+	t.Helper()
+	sec, err := root.Client().Auth().Token().Create(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Address: srv.Addr, Token: sec.Auth.ClientToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, sec
+}
