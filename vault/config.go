@@ -52,6 +52,10 @@ type Config struct {
 	PANKey        string   `json:"pan_key,omitempty"`
 	IndexKey      string   `json:"index_key,omitempty"`
 	Timeout       Duration `json:"timeout,omitempty"`
+	// DedupeCache, when set (e.g. 30s), is how long a repeat card's token
+	// is answered from this process's memory without asking Vault. Off by
+	// default. See dedupeCache and docs/security.md.
+	DedupeCache Duration `json:"dedupe_cache,omitempty"`
 	// AutoSetup asks the caller to run Setup at start-up: it creates the
 	// mounts, keys and policies (needs a token allowed to do so). New does
 	// not read it; the Caddy app does. Off by default: production runs
@@ -223,6 +227,9 @@ func (c *Config) Validate() error {
 	}
 	if d.Timeout < 0 {
 		return fmt.Errorf("vault: negative timeout")
+	}
+	if d.DedupeCache < 0 || time.Duration(d.DedupeCache) > time.Hour {
+		return fmt.Errorf("vault: dedupe_cache %s out of range (0 = off, at most 1h)", time.Duration(d.DedupeCache))
 	}
 	return nil
 }

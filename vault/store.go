@@ -22,6 +22,7 @@ type Store struct {
 	now   func() time.Time
 	renew *renewal
 	bg    sync.WaitGroup // cleanup deletes in flight
+	cache *dedupeCache   // nil: off
 }
 
 // New connects (lazily: no request is made) to Vault.
@@ -34,7 +35,8 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{cfg: c, nodes: newNodes(clients, time.Duration(c.Timeout)), tf: tf, now: time.Now}, nil
+	return &Store{cfg: c, nodes: newNodes(clients, time.Duration(c.Timeout)), tf: tf, now: time.Now,
+		cache: newDedupeCache(time.Duration(c.DedupeCache), DedupeCacheSize)}, nil
 }
 
 // Config returns the effective configuration (defaults applied). The token is
@@ -91,6 +93,9 @@ func (s *Store) kvData(tenant, kind, id string) string {
 func (s *Store) kvMeta(tenant, kind, id string) string {
 	return s.cfg.KVMount + "/metadata/" + tenant + "/" + kind + "/" + id
 }
+
+// DedupeCacheSize bounds the dedupe cache (entries).
+const DedupeCacheSize = 10000
 
 // bound gives one store operation — all its Vault calls, retries and
 // failovers included — at most the configured timeout.

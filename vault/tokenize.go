@@ -25,7 +25,30 @@ import (
 func (s *Store) Tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card) ([]token.Issued, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.tokenize(ctx, tenant, format, cards, 0)
+	out, err := s.tokenize(ctx, tenant, format, cards, 0)
+	if err == nil {
+		now := s.now()
+		for i := range out {
+			s.cache.put(tenant, format, cards[i], out[i], now)
+		}
+	}
+	return out, err
+}
+
+// cacheAll fills out from the dedupe cache when it knows every card.
+func (s *Store) cacheAll(tenant string, format token.Format, cards []card.Card, out []token.Issued, now time.Time) bool {
+	if s.cache == nil {
+		return false
+	}
+	for i, c := range cards {
+		t, ok := s.cache.get(tenant, format, c, now)
+		if !ok {
+			return false
+		}
+		t.Meta = card.MetaOf(c.PAN)
+		out[i] = t
+	}
+	return true
 }
 
 // maxDraws bounds the retries after a random token collided with an existing
@@ -53,12 +76,15 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format
 			return nil, fmt.Errorf("%w: card %d is not a Luhn-valid 12–19 digit number", ErrInvalid, i)
 		}
 	}
+	out := make([]token.Issued, len(cards))
+	now := s.now()
+	if draw == 0 && s.cacheAll(tenant, format, cards, out, now) {
+		return out, nil // every card a repeat this process has just seen: no Vault call
+	}
 	idx, err := s.indexKeys(ctx, tenant, cards)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]token.Issued, len(cards))
-	now := s.now()
 
 	// 1. Look up existing tokens.
 	type pending struct {
