@@ -136,6 +136,17 @@ func setupVault(addr, token string) error {
 	return st.Setup(ctx)
 }
 
+// DedupeCache is the vault dedupe_cache of the cardproxy under test (0: off,
+// the default).
+var DedupeCache time.Duration
+
+func dedupeLine() string {
+	if DedupeCache <= 0 {
+		return ""
+	}
+	return "\n\t\t\tdedupe_cache " + DedupeCache.String()
+}
+
 func (e *Env) startCaddy(app, upstream, ca string) error {
 	if err := os.Setenv(tokenEnv, e.Token); err != nil {
 		return err
@@ -159,12 +170,12 @@ func (e *Env) startCaddy(app, upstream, ca string) error {
 	cardproxy {
 		vault {
 			address %s
-			token {env.%s}
+			token {env.%s}%s
 		}
 		tenant %s
 	}
 }
-`, e.proxy.URL(), tokenEnv, Tenant)
+`, e.proxy.URL(), tokenEnv, dedupeLine(), Tenant)
 	for _, site := range [][2]string{
 		{e.Plain, "reverse_proxy " + app},
 		{e.Tokenize, `card_tokenize {
