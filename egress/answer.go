@@ -2,6 +2,7 @@ package egress
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -226,6 +227,11 @@ func (a *Answer) Bytes(links []string) ([]byte, *refusal.Error) {
 	m.Masked += k
 	if m.left(s, false) {
 		return nil, unmaskable("e.g. UTF-16 text or escaped digits")
+	}
+	if k > 0 && !json.Valid([]byte(s)) {
+		// The text pass masked digits that were part of an escape
+		// ("\u3211…" read literally): the answer would no longer parse.
+		return nil, unmaskable("digits of a JSON escape")
 	}
 	return append(append([]byte{}, a.bom...), s...), nil
 }

@@ -30,7 +30,7 @@ for t in "${targets[@]}"; do
 		status=FAIL
 		failed+=("$pkg $name")
 	fi
-	execs="$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)"
+	execs="$( (grep -oE 'execs: [0-9]+' "$log" || true) | tail -1 | cut -d' ' -f2)" # none: the time went on the cached corpus
 	printf 'fuzz: %-12s %-20s %4s  %s execs in %ss\n' "$pkg" "$name" "$status" "${execs:-?}" "$secs"
 	if [[ $status == FAIL ]]; then
 		grep -vE '^fuzz: elapsed' "$log" | sed 's/^/    /'
