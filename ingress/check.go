@@ -26,16 +26,17 @@ func errToken(where string) *refusal.Error {
 }
 
 // checkText refuses text holding a card number or a token.
-func checkText(s, where string) *refusal.Error {
+// where names the text for the message; it is only called on a refusal.
+func checkText(s string, where func() string) *refusal.Error {
 	for _, t := range textscan.Readings(s) {
 		if textscan.HasCard(t) {
-			return refusal.New(refusal.CardNumberInText, where+" holds a card number that is not the field's whole value; cardproxy only replaces whole values, so the request was refused")
+			return refusal.New(refusal.CardNumberInText, where()+" holds a card number that is not the field's whole value; cardproxy only replaces whole values, so the request was refused")
 		}
 		if token.Contains(t) {
-			return errToken(where)
+			return errToken(where())
 		}
 		if textscan.CVCByName(t) {
-			return errCVCInText(where)
+			return errCVCInText(where())
 		}
 	}
 	return nil

@@ -77,7 +77,7 @@ func (c *Config) plan(fields []bodyrewrite.Field) (*Plan, *refusal.Error) {
 		if f.Kind == bodyrewrite.File {
 			// Uploads are never rewritten: one that carries card data is
 			// refused (PHP reads filename="" as a file, Go as a value).
-			if herr := checkText(f.Value, "file upload "+fieldmap.SafeName(f)); herr != nil {
+			if herr := checkText(f.Value, func() string { return "file upload " + fieldmap.SafeName(f) }); herr != nil {
 				return nil, herr
 			}
 			if pres && textscan.PreservingRun(f.Value, false) {
@@ -145,13 +145,13 @@ func (c *Config) plan(fields []bodyrewrite.Field) (*Plan, *refusal.Error) {
 		// off) in a field not named as a card field — also as a number
 		// parser reads it (4.111111111111111e15) — nor (auto_detect off) a
 		// CVC in a field named like one.
-		if herr := checkText(f.Value, fmt.Sprintf("field %q", fieldmap.SafeName(f))); herr != nil {
+		if herr := checkText(f.Value, func() string { return fmt.Sprintf("field %q", fieldmap.SafeName(f)) }); herr != nil {
 			return nil, herr
 		}
 		if _, ok := detectValue(f, v); ok && role != fieldmap.Ignore {
 			return nil, refusal.New(refusal.CardNumberInText, fmt.Sprintf("field %q holds a card number but is not a card field (auto_detect is off); name it with pan or turn auto_detect on", fieldmap.SafeName(f)))
 		}
-		if !c.Auto && role == fieldmap.None && fieldmap.NamedLikeCVC(f) && card.ValidCVC(v) {
+		if !c.Auto && role == fieldmap.None && card.ValidCVC(v) && fieldmap.NamedLikeCVC(f) {
 			return nil, errCVCInText(fmt.Sprintf("field %q (named like a CVC field, not configured as one; auto_detect off)", fieldmap.SafeName(f)))
 		}
 	}
@@ -235,7 +235,7 @@ func pick(m map[string]string, parent string, any bool) string {
 // its name, and with auto-detect, CVC fields recognised by name.
 func (c *Config) roleOf(f *bodyrewrite.Field) fieldmap.Role {
 	role := c.Rules.Ingress(f)
-	if role == fieldmap.None && c.Auto && fieldmap.NamedLikeCVC(f) && card.ValidCVC(strings.TrimSpace(f.Value)) {
+	if role == fieldmap.None && c.Auto && card.ValidCVC(strings.TrimSpace(f.Value)) && fieldmap.NamedLikeCVC(f) {
 		return fieldmap.CVC
 	}
 	return role

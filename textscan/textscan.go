@@ -179,6 +179,17 @@ var foldLetters = strings.NewReplacer("ſ", "s", "K", "k")
 // so its name is all there is to recognise it by. Linear: one lower-cased
 // copy, then strings.Index per name stem.
 func CVCByName(s string) bool {
+	// A CVC is 3 or 4 ASCII digits (cvcAfterName): text with fewer digits
+	// cannot hold one — most names and values, answered without a search.
+	digits := 0
+	for i := 0; i < len(s) && digits < 3; i++ {
+		if isDigit(s[i]) {
+			digits++
+		}
+	}
+	if digits < 3 {
+		return false
+	}
 	low := strings.ToLower(foldLetters.Replace(s))
 	for _, stem := range cvcStems {
 		for i := 0; ; {
