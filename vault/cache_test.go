@@ -97,3 +97,28 @@ func TestDedupeCacheBounded(t *testing.T) {
 		t.Error("dedupe_cache 0 is not off")
 	}
 }
+
+// TestDedupeCacheHitDoesNotRenew: an entry answered from the cache again and
+// again still goes back to Vault dedupe_cache after Vault gave it.
+func TestDedupeCacheHitDoesNotRenew(t *testing.T) {
+	newStore(t) // the shared server's mounts and keys
+	proxy := faultproxy.Start(t, srv.Addr)
+	s := newStore(t, func(cfg *Config) { cfg.Address = proxy.URL(); cfg.DedupeCache = Duration(30 * time.Second) })
+	start := time.Now()
+	now := start
+	s.now = func() time.Time { return now }
+	ctx := context.Background()
+	tn := tenant()
+	c := []card.Card{{PAN: "4111111111111111"}}
+	for _, at := range []time.Duration{0, 10 * time.Second, 20 * time.Second, 29 * time.Second, 31 * time.Second} {
+		now = start.Add(at)
+		before := proxy.Stats().Requests
+		if _, err := s.Tokenize(ctx, tn, token.FormatOpaque, c); err != nil {
+			t.Fatal(err)
+		}
+		asked := proxy.Stats().Requests > before
+		if want := at == 0 || at > 30*time.Second; asked != want {
+			t.Errorf("at %s: asked Vault %v, want %v", at, asked, want)
+		}
+	}
+}

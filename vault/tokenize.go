@@ -25,9 +25,15 @@ import (
 func (s *Store) Tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card) ([]token.Issued, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	now := s.now()
+	if out, ok := s.fromCache(tenant, format, cards, now); ok {
+		// Every card a repeat this process saw within dedupe_cache: no
+		// Vault call. A hit does not renew an entry, so none outlives
+		// dedupe_cache from when Vault last gave it.
+		return out, nil
+	}
 	out, err := s.tokenize(ctx, tenant, format, cards, 0)
 	if err == nil {
-		now := s.now()
 		for i := range out {
 			s.cache.put(tenant, format, cards[i], out[i], now)
 		}
@@ -35,20 +41,22 @@ func (s *Store) Tokenize(ctx context.Context, tenant string, format token.Format
 	return out, err
 }
 
-// cacheAll fills out from the dedupe cache when it knows every card.
-func (s *Store) cacheAll(tenant string, format token.Format, cards []card.Card, out []token.Issued, now time.Time) bool {
-	if s.cache == nil {
-		return false
+// fromCache is every card's token from the dedupe cache, when it knows
+// them all.
+func (s *Store) fromCache(tenant string, format token.Format, cards []card.Card, now time.Time) ([]token.Issued, bool) {
+	if s.cache == nil || len(cards) == 0 {
+		return nil, false
 	}
+	out := make([]token.Issued, len(cards))
 	for i, c := range cards {
 		t, ok := s.cache.get(tenant, format, c, now)
 		if !ok {
-			return false
+			return nil, false
 		}
 		t.Meta = card.MetaOf(c.PAN)
 		out[i] = t
 	}
-	return true
+	return out, true
 }
 
 // maxDraws bounds the retries after a random token collided with an existing
@@ -78,9 +86,6 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format
 	}
 	out := make([]token.Issued, len(cards))
 	now := s.now()
-	if draw == 0 && s.cacheAll(tenant, format, cards, out, now) {
-		return out, nil // every card a repeat this process has just seen: no Vault call
-	}
 	idx, err := s.indexKeys(ctx, tenant, cards)
 	if err != nil {
 		return nil, err
