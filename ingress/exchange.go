@@ -71,12 +71,15 @@ func Exchange(ctx context.Context, tz Tokenizer, tenant string, p *Plan) (Tokens
 	}
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
-	for k, job := range jobs {
+	for k, job := range jobs[1:] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[k] = job()
+			errs[k+1] = job()
 		}()
+	}
+	if len(jobs) > 0 {
+		errs[0] = jobs[0]() // the first on this goroutine: one card alone spawns none
 	}
 	wg.Wait()
 	for _, err := range errs {

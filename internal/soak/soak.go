@@ -101,7 +101,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer pspSrv.Close()
 	ports := [2]int{}
 	for i := range ports {
-		if ports[i], err = testcaddy.FreeLoopbackPort(); err != nil {
+		if ports[i], err = vaulttest.FreePort(); err != nil {
 			return nil, err
 		}
 	}

@@ -1,16 +1,17 @@
 // Package testcaddy runs Caddyfiles in-process for cardproxy's tests — the
 // same adapt-and-load path as `cardproxy run` — and finds free loopback
-// ports. Callers import the modules their Caddyfile uses. Load and
-// FreeLoopbackPort are the variants for programs (cmd/cardsoak).
+// ports. Callers import the modules their Caddyfile uses. Load is the
+// variant of Run for programs (cmd/cardsoak); they find ports with
+// vaulttest.FreePort.
 package testcaddy
 
 import (
 	"fmt"
-	"net"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/cardproxy/cardproxy/internal/vaulttest"
 )
 
 // Load adapts and loads caddyfile; stop stops Caddy.
@@ -41,19 +42,9 @@ func FreeAddr(t testing.TB) string { return fmt.Sprintf("127.0.0.1:%d", FreePort
 // FreePort is a free loopback port.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	p, err := FreeLoopbackPort()
+	p, err := vaulttest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// FreeLoopbackPort is a free loopback port, for callers without a test.
-func FreeLoopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
