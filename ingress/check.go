@@ -199,7 +199,7 @@ func CheckHeaders(h http.Header, pres bool) *refusal.Error {
 // lie inside a value cardproxy replaces, or in an ignored field or a 3-D
 // Secure return. Anything else — in a name, in multipart part headers, in
 // the literal text of an escape — is refused before any Vault work.
-func residualCheck(body []byte, fields []bodyrewrite.Field, p *Plan, allowed func(*bodyrewrite.Field) bool) *refusal.Error {
+func residualCheck(body []byte, p *Plan) *refusal.Error {
 	var spans [][2]int
 	for _, g := range p.Cards {
 		for _, f := range g.Fields {
@@ -207,11 +207,9 @@ func residualCheck(body []byte, fields []bodyrewrite.Field, p *Plan, allowed fun
 			spans = append(spans, [2]int{s, e})
 		}
 	}
-	for i := range fields {
-		if f := &fields[i]; f.Kind != bodyrewrite.Object && allowed(f) {
-			s, e := f.Span()
-			spans = append(spans, [2]int{s, e})
-		}
+	for _, f := range p.exempt {
+		s, e := f.Span()
+		spans = append(spans, [2]int{s, e})
 	}
 	var herr *refusal.Error
 	textscan.Cards(string(body), func(h card.Hit) bool {

@@ -138,10 +138,7 @@ func (c *Config) Check(r *http.Request) (*Request, *refusal.Error) {
 	if q.Plan, rerr = c.plan(fields); rerr != nil {
 		return nil, rerr
 	}
-	threeDS := fieldmap.Is3DSReturn(fields)
-	if rerr := residualCheck(body, fields, q.Plan, func(f *bodyrewrite.Field) bool {
-		return (threeDS && fieldmap.Numeric(f.Value)) || c.roleOf(f) == fieldmap.Ignore
-	}); rerr != nil {
+	if rerr := residualCheck(body, q.Plan); rerr != nil {
 		return nil, rerr
 	}
 	q.setBody(body) // as it is until Apply

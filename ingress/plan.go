@@ -19,6 +19,9 @@ import (
 type Plan struct {
 	Cards []CardPlan
 	CVCs  []CVCPlan
+	// exempt are the fields the residual check lets hold a number: ignored
+	// fields and numeric 3-D Secure return values.
+	exempt []*bodyrewrite.Field
 }
 
 // CardPlan is one card to tokenize and the fields its token replaces.
@@ -83,6 +86,7 @@ func (c *Config) plan(fields []bodyrewrite.Field) (*Plan, *refusal.Error) {
 			if pres && textscan.PreservingRun(f.Value, false) {
 				return nil, errToken("file upload " + fieldmap.SafeName(f))
 			}
+			p.exempted(f, threeDS, c.roleOf(f))
 			continue
 		}
 		v := strings.TrimSpace(f.Value)
@@ -90,6 +94,7 @@ func (c *Config) plan(fields []bodyrewrite.Field) (*Plan, *refusal.Error) {
 			return nil, errToken(fmt.Sprintf("field %q", fieldmap.SafeName(f)))
 		}
 		role := c.roleOf(f)
+		p.exempted(f, threeDS, role)
 		if f.Kind == bodyrewrite.Other && role != fieldmap.None {
 			continue // null / true / false in a card field: nothing to protect
 		}
@@ -204,6 +209,13 @@ func detectValue(f *bodyrewrite.Field, v string) (string, bool) {
 	// A JSON number, or a string number parsers read as one
 	// ("4.111111111111111e15").
 	return textscan.NumericCard(v)
+}
+
+// exempted notes a field the residual check lets hold a number.
+func (p *Plan) exempted(f *bodyrewrite.Field, threeDS bool, role fieldmap.Role) {
+	if (threeDS && fieldmap.Numeric(f.Value)) || role == fieldmap.Ignore {
+		p.exempt = append(p.exempt, f)
+	}
 }
 
 // addCard groups fields by card and token format: the same card in two
