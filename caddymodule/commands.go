@@ -18,16 +18,19 @@ func init() {
 		cmd.Flags().String("token-file", "", "file holding the Vault token (default $VAULT_TOKEN)")
 		cmd.Flags().String("kv-mount", "", "KV v2 mount for token records (default "+vault.DefaultKVMount+")")
 		cmd.Flags().String("transit-mount", "", "Transit mount for cardproxy's keys (default "+vault.DefaultTransitMount+")")
+		cmd.Flags().Bool("index-hmac-in-process", false, "make the dedupe HMAC key exportable to the ingress (vault option index_hmac_in_process)")
 	}
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault-init",
-		Usage: "[--address <url>] [--token-file <file>] [--kv-mount <path>] [--transit-mount <path>]",
+		Usage: "[--address <url>] [--token-file <file>] [--kv-mount <path>] [--transit-mount <path>] [--index-hmac-in-process]",
 		Short: "Prepares Vault for cardproxy (mounts, keys, policies); safe to re-run",
 		Long: `
 Creates, if missing, the KV v2 mount for token records, the Transit mount with
-the PAN encryption key (derived per tenant) and the dedupe HMAC key, and writes
-the policies cardproxy-tokenize (ingress) and cardproxy-detokenize (egress).
-Existing mounts and keys are checked, never changed. Needs a Vault token allowed
+the PAN encryption key (derived per tenant), the dedupe HMAC key and the CVC
+key (exportable), and writes the policies cardproxy-tokenize (ingress) and
+cardproxy-detokenize (egress). Existing mounts and keys are checked, never
+changed, but for one thing: with --index-hmac-in-process the dedupe HMAC key
+is made exportable (irreversible in Vault). Needs a Vault token allowed
 to manage mounts and policies, from $VAULT_TOKEN or --token-file (never a flag
 value: command lines are visible to other users).`,
 		CobraFunc: func(cmd *cobra.Command) {
@@ -52,7 +55,7 @@ gone (PCI DSS 3.2.1). Run it from cron or a systemd timer.`,
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault-policy",
-		Usage: "tokenize|detokenize [--kv-mount <path>] [--transit-mount <path>]",
+		Usage: "tokenize|detokenize [--kv-mount <path>] [--transit-mount <path>] [--index-hmac-in-process]",
 		Short: "Prints the Vault policy the ingress (tokenize) or egress (detokenize) needs",
 		CobraFunc: func(cmd *cobra.Command) {
 			vaultFlags(cmd)
@@ -68,6 +71,8 @@ func storeFromFlags(fl caddycmd.Flags, needToken bool) (*vault.Store, error) {
 		TokenFile:    fl.String("token-file"),
 		KVMount:      fl.String("kv-mount"),
 		TransitMount: fl.String("transit-mount"),
+		// vault-sweep has the flag too and ignores it.
+		IndexHMACInProcess: fl.Bool("index-hmac-in-process"),
 	}
 	if !needToken && cfg.TokenFile == "" && os.Getenv("VAULT_TOKEN") == "" {
 		cfg.Token = "unused" // vault-policy only renders text
@@ -86,8 +91,8 @@ func cmdVaultInit(fl caddycmd.Flags) (int, error) {
 		return exitFailed, err
 	}
 	c := s.Config()
-	fmt.Printf("vault ready for cardproxy: kv v2 at %s/, transit at %s/ (keys %s, %s), policies %s and %s\n",
-		c.KVMount, c.TransitMount, c.PANKey, c.IndexKey, vault.PolicyTokenize, vault.PolicyDetokenize)
+	fmt.Printf("vault ready for cardproxy: kv v2 at %s/, transit at %s/ (keys %s, %s, %s), policies %s and %s\n",
+		c.KVMount, c.TransitMount, c.PANKey, c.IndexKey, c.CVCKey, vault.PolicyTokenize, vault.PolicyDetokenize)
 	return 0, nil
 }
 

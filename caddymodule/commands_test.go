@@ -79,7 +79,7 @@ func TestVaultCommands(t *testing.T) {
 	}
 	// vault-policy takes the policy name as its argument.
 	code, pol, err := runCommand(t, "vault-policy", "--kv-mount", "cp-kv", "--transit-mount", "cp-transit", "detokenize")
-	if err != nil || code != 0 || !strings.Contains(pol, `path "cp-transit/decrypt/pan"`) || strings.Contains(pol, "encrypt") {
+	if err != nil || code != 0 || !strings.Contains(pol, `path "cp-transit/decrypt/pan"`) || strings.Contains(pol, "/encrypt/") {
 		t.Fatalf("vault-policy detokenize: %d %v\n%s", code, err, pol)
 	}
 	if code, _, err := runCommand(t, "vault-policy", "bogus"); err == nil || code == 0 {

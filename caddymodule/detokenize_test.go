@@ -337,4 +337,19 @@ func TestEgressRefusals(t *testing.T) {
 	if n := len(cap.got()); n != 0 {
 		t.Fatalf("PSP received %d refused requests", n)
 	}
+	// A request refused for its card token (or its fill-ins) uses no CVC:
+	// the CVC is read at the same time as the cards but used only once
+	// they are good, so the app can send the payment again.
+	_, cvcTok := e.tokens(t, "4111111111111111", "12/30", "", "321")
+	for _, pan := range []string{"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA", expired, panTok} {
+		r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(`{"gateway_info":{"card_number":"`+pan+`","cvc":"`+cvcTok+`"}}`))
+		r.Header.Set("Content-Type", "application/json")
+		w := e.do(t, r)
+		if want := map[bool]int{true: 200, false: 400}[pan == panTok]; w.Code != want {
+			t.Fatalf("card %s: %d %s", pan[:7], w.Code, w.Body)
+		}
+	}
+	if got := cap.got(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"cvc":"321"`) {
+		t.Fatalf("PSP received %d requests, want 1 with the CVC", len(got))
+	}
 }

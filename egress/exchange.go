@@ -17,8 +17,9 @@ import (
 // (vault.Store) implements it on HashiCorp Vault.
 type Detokenizer interface {
 	Detokenize(ctx context.Context, tenant, tok string) (card.Card, error)
-	// DetokenizeCVC returns a CVC once: the token is used up.
-	DetokenizeCVC(ctx context.Context, tenant, tok string) (string, error)
+	// ReadCVC finds a CVC token without using it up; the claim's Use uses
+	// it up and returns the CVC.
+	ReadCVC(ctx context.Context, tenant, tok string) (token.CVCClaim, error)
 }
 
 // Lookup is one token looked up, for the audit log: never card data.
@@ -37,22 +38,45 @@ type Secrets struct {
 	PANs, CVCs []string
 }
 
-// Exchange looks the plan's tokens up: the cards, then — once the fill-ins
-// are known to work — the CVCs, which are used up whatever the PSP answers.
-// Every lookup is returned for the audit log, also when it fails.
+// Exchange looks the plan's tokens up: the cards and the CVCs at the same
+// time, then — once the cards are found and the fill-ins known to work — it
+// uses the CVCs up, whatever the PSP answers. A refused request uses no CVC,
+// so the app can retry it. Every lookup is returned for the audit log, also
+// when it fails.
 func (c *Config) Exchange(ctx context.Context, dz Detokenizer, tenant string, p *Plan) (Secrets, []Lookup, *refusal.Error) {
 	s := Secrets{cards: map[string]card.Card{}, cvcs: map[string]string{}}
-	var audit []Lookup
-	if rerr := lookupAll(p.cards, "pan", "card token", &audit, func(tok string) (card.Card, error) {
+	var cardAudit, cvcAudit []Lookup
+	claims := make([]token.CVCClaim, 0, len(p.cvcs))
+	var cvcErr *refusal.Error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if len(p.cvcs) == 0 {
+			return
+		}
+		cvcErr = lookupAll(p.cvcs, "cvc", "CVC token", &cvcAudit, func(tok string) (token.CVCClaim, error) {
+			return dz.ReadCVC(ctx, tenant, tok)
+		}, func(_ string, cl token.CVCClaim) { claims = append(claims, cl) })
+	}()
+	cardErr := lookupAll(p.cards, "pan", "card token", &cardAudit, func(tok string) (card.Card, error) {
 		return dz.Detokenize(ctx, tenant, tok)
-	}, func(tok string, cd card.Card) { s.cards[tok], s.PANs = cd, append(s.PANs, cd.PAN) }); rerr != nil {
-		return Secrets{}, audit, rerr
+	}, func(tok string, cd card.Card) { s.cards[tok], s.PANs = cd, append(s.PANs, cd.PAN) })
+	<-done
+	audit := append(cardAudit, cvcAudit...)
+	if cardErr != nil {
+		return Secrets{}, audit, cardErr
+	}
+	if cvcErr != nil {
+		return Secrets{}, audit, cvcErr
 	}
 	if _, rerr := c.fills(p, s); rerr != nil {
 		return Secrets{}, audit, rerr
 	}
-	if rerr := lookupAll(p.cvcs, "cvc", "CVC token", &audit, func(tok string) (string, error) {
-		return dz.DetokenizeCVC(ctx, tenant, tok)
+	audit = audit[:len(cardAudit)] // the CVCs are audited as used (or not)
+	k := 0
+	if rerr := lookupAll(p.cvcs, "cvc", "CVC token", &audit, func(string) (string, error) {
+		k++
+		return claims[k-1].Use(ctx)
 	}, func(tok, cvc string) { s.cvcs[tok], s.CVCs = cvc, append(s.CVCs, cvc) }); rerr != nil {
 		return Secrets{}, audit, rerr
 	}

@@ -6,6 +6,7 @@
 package token
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -157,3 +158,13 @@ var (
 	// read for.
 	ErrTampered = errors.New("token record does not match its token")
 )
+
+// CVCClaim is a CVC token found in the store and not yet used up. Use uses
+// it up and returns the CVC: of all the claims on one token, across every
+// cardproxy instance, exactly one Use succeeds; the others get ErrNotFound.
+// The egress reads its CVC tokens at the same time as its card tokens and
+// uses them only once the cards are known to be good, so a refused request
+// leaves its CVC for a retry.
+type CVCClaim interface {
+	Use(ctx context.Context) (string, error)
+}

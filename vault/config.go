@@ -8,10 +8,11 @@
 //	<kv>/data/<tenant>/pan/<token>         Transit ciphertext of {token, PAN, expiry, holder}
 //	                                        + brand, last 4, BIN, expires_at
 //	<kv>/data/<tenant>/idx/<format>/<hmac> token for a card (keyed HMAC of tenant+PAN+expiry+holder), create-only
-//	<kv>/data/<tenant>/cvc/<token>         wrapping token of the CVC, expires_at
+//	<kv>/data/<tenant>/cvc/<token>         CVC sealed with the cvc key (or its wrapping token), expires_at
 //	<kv>/data/<tenant>/relay/<id>          wrapping token of a 3-D Secure relay, expires_at
 //	<transit>/keys/pan                     aes256-gcm96, derived (context = tenant)
-//	<transit>/keys/pan-index               hmac key; never rotate casually (dedupe would reset)
+//	<transit>/keys/pan-index               hmac key, exportable; never rotate casually (dedupe would reset)
+//	<transit>/keys/cvc                     aes256-gcm96, exportable: seals CVC entries in process
 //
 // No PAN or CVC ever appears in a Vault path; Vault's audit log sees tokens and
 // HMACs only.
@@ -51,11 +52,18 @@ type Config struct {
 	TransitMount  string   `json:"transit_mount,omitempty"`
 	PANKey        string   `json:"pan_key,omitempty"`
 	IndexKey      string   `json:"index_key,omitempty"`
+	CVCKey        string   `json:"cvc_key,omitempty"`
 	Timeout       Duration `json:"timeout,omitempty"`
 	// DedupeCache, when set (e.g. 30s), is how long a repeat card's token
 	// is answered from this process's memory without asking Vault. Off by
 	// default. See dedupeCache and docs/security.md.
 	DedupeCache Duration `json:"dedupe_cache,omitempty"`
+	// IndexHMACInProcess computes the dedupe HMAC in process with the index
+	// key exported from Transit (one Vault call less per card) instead of
+	// asking Transit. Off by default: the key then sits in the ingress's
+	// memory (docs/security.md). Setup makes the key exportable and the
+	// tokenize policy allows the export only when it is set.
+	IndexHMACInProcess bool `json:"index_hmac_in_process,omitempty"`
 	// AutoSetup asks the caller to run Setup at start-up: it creates the
 	// mounts, keys and policies (needs a token allowed to do so). New does
 	// not read it; the Caddy app does. Off by default: production runs
@@ -160,6 +168,7 @@ const (
 	DefaultTransitMount = "cardproxy-transit"
 	DefaultPANKey       = "pan"
 	DefaultIndexKey     = "pan-index"
+	DefaultCVCKey       = "cvc"
 	DefaultTokenTTL     = 365 * 24 * time.Hour
 	DefaultCVCTTL       = 10 * time.Minute
 	DefaultTimeout      = 10 * time.Second
@@ -190,6 +199,9 @@ func (c *Config) withDefaults() Config {
 	if out.IndexKey == "" {
 		out.IndexKey = DefaultIndexKey
 	}
+	if out.CVCKey == "" {
+		out.CVCKey = DefaultCVCKey
+	}
 	if out.TokenTTL == 0 {
 		out.TokenTTL = DefaultTokenTTL
 	}
@@ -213,8 +225,9 @@ func (c *Config) Validate() error {
 	if d.KVMount == d.TransitMount {
 		return fmt.Errorf("vault: kv_mount and transit_mount must differ")
 	}
-	if !namePattern.MatchString(d.PANKey) || !namePattern.MatchString(d.IndexKey) || d.PANKey == d.IndexKey {
-		return fmt.Errorf("vault: pan_key and index_key must be distinct key names")
+	if !namePattern.MatchString(d.PANKey) || !namePattern.MatchString(d.IndexKey) || !namePattern.MatchString(d.CVCKey) ||
+		d.PANKey == d.IndexKey || d.PANKey == d.CVCKey || d.IndexKey == d.CVCKey {
+		return fmt.Errorf("vault: pan_key, index_key and cvc_key must be distinct key names")
 	}
 	if d.TokenTTL < time.Minute {
 		return fmt.Errorf("vault: token_ttl %s is too short (minimum 1m)", d.TokenTTL)

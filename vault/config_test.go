@@ -53,7 +53,7 @@ func TestConfigOptionsResolve(t *testing.T) {
 		}
 	}
 	if got := strings.Join(names, " "); got != "address token token_file namespace ca_cert client_cert client_key "+
-		"tls_server_name kv_mount transit_mount pan_key index_key timeout dedupe_cache auto_setup" {
+		"tls_server_name kv_mount transit_mount pan_key index_key cvc_key timeout dedupe_cache index_hmac_in_process auto_setup" {
 		t.Fatalf("options: %s", got)
 	}
 	r := c.Resolve(func(s string) string { return strings.ReplaceAll(s, "{x}", "v") })

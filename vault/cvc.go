@@ -2,6 +2,12 @@ package vault
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,10 +16,26 @@ import (
 	"github.com/cardproxy/cardproxy/token"
 )
 
-// TokenizeCVC stores a CVC for single use. The CVC itself lives only inside a
-// Vault response-wrapping token with the CVC lifetime: Vault destroys it on
-// first unwrap or when the lifetime ends, whichever comes first. The wrapping
-// token is kept in KV under the CVC token and never leaves cardproxy.
+// A CVC entry, <kv>/data/<tenant>/cvc/<token>, is written once (create-only)
+// and used up once:
+//
+//	{"c": AES-256-GCM(CVC), "k": cvc_key version, "expires_at": …}   unused
+//	{"used": <claim id>}                                              used (a newer version)
+//
+// The CVC is sealed in process with the exported CVC key (keys.go), bound to
+// its tenant, token and expiry (the GCM additional data), so a copied or
+// edited entry does not open. Using it is a check-and-set write of the "used"
+// marker over the version that was read: Vault accepts exactly one such write,
+// so across all instances a CVC is released once. The entry is hard-deleted
+// after use, in the background; unused entries expire (the egress refuses
+// them) and `cardproxy vault-sweep` deletes them.
+//
+// When Vault will not export the CVC key, the ingress falls back to the
+// earlier format, {"w": response-wrapping token of the CVC, "expires_at"},
+// which the egress still reads (an upgrade is seamless in both orders, and
+// entries written before it stay usable).
+
+// TokenizeCVC stores a CVC for single use: one Vault write.
 func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -23,59 +45,196 @@ func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, ti
 	if !card.ValidCVC(cvc) {
 		return "", time.Time{}, fmt.Errorf("%w: a CVC is 3 or 4 digits", ErrInvalid)
 	}
-	w, err := s.wrap(ctx, "wrap cvc", map[string]any{"cvc": cvc}, s.cfg.CVCTTL)
-	if err != nil {
-		return "", time.Time{}, err
-	}
 	tok, err := token.NewOpaque(token.CVCPrefix)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	exp := s.now().Add(s.cfg.CVCTTL)
-	entry := map[string]any{"w": w, "expires_at": exp.Unix()}
-	if _, _, err := s.kvPut(ctx, s.kvData(tenant, "cvc", tok), entry, 0, sameField(entry, "w")); err != nil {
+	var entry map[string]any
+	keys, latest, err := s.material(ctx, s.cvcKey, 0)
+	switch {
+	case err == nil:
+		sealed, err := sealCVC(keys[latest], cvcAAD(tenant, tok, exp.Unix()), cvc)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		entry = map[string]any{"c": sealed, "k": latest, "expires_at": exp.Unix()}
+	case errors.Is(err, errNotExported):
+		w, err := s.wrap(ctx, "wrap cvc", map[string]any{"cvc": cvc}, s.cfg.CVCTTL)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		entry = map[string]any{"w": w, "expires_at": exp.Unix()}
+	default:
+		return "", time.Time{}, err
+	}
+	ours := sameField(entry, "c")
+	if _, ok := entry["w"]; ok {
+		ours = sameField(entry, "w")
+	}
+	if _, _, err := s.kvPut(ctx, s.kvData(tenant, "cvc", tok), entry, 0, ours); err != nil {
 		return "", time.Time{}, unavailable("write cvc token", err)
 	}
 	return tok, exp, nil
 }
 
-// DetokenizeCVC returns the CVC once: Vault lets a wrapping token be
-// unwrapped only once, so two concurrent calls cannot both succeed. The KV
-// entry is hard-deleted after the unwrap, in the background. Used, expired, unknown and
-// other-tenant tokens all give ErrNotFound.
+// DetokenizeCVC reads a CVC token and uses it up at once (ReadCVC, then Use).
 func (s *Store) DetokenizeCVC(ctx context.Context, tenant, tok string) (string, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	if !ValidTenant(tenant) {
-		return "", fmt.Errorf("%w: tenant name", ErrInvalid)
-	}
-	if !token.IsCVC(tok) {
-		return "", ErrNotFound
-	}
-	data, _, err := s.kvRead(ctx, s.kvData(tenant, "cvc", tok))
-	if err != nil {
-		return "", unavailable("read cvc token", err)
-	}
-	if data == nil {
-		return "", ErrNotFound
-	}
-	if !s.now().Before(expiresAt(data)) {
-		s.cleanup(s.kvMeta(tenant, "cvc", tok))
-		return "", ErrExpired
-	}
-	// Vault's single unwrap is what makes the CVC single use; the entry is
-	// removed afterwards, off the request's path (and left for a retry when
-	// the unwrap failed without using the token up).
-	wrapped, err := s.unwrap(ctx, "unwrap cvc", str(data, "w"))
-	if err == nil || errors.Is(err, ErrNotFound) {
-		s.cleanup(s.kvMeta(tenant, "cvc", tok))
-	}
+	c, err := s.ReadCVC(ctx, tenant, tok)
 	if err != nil {
 		return "", err
 	}
-	cvc := str(wrapped, "cvc")
-	if !card.ValidCVC(cvc) {
+	return c.Use(ctx)
+}
+
+// ReadCVC finds a CVC token without using it up: one KV read. Used,
+// expired, unknown and other-tenant tokens all give an error (ErrNotFound,
+// ErrExpired); a sealed CVC that does not open gives ErrTampered.
+func (s *Store) ReadCVC(ctx context.Context, tenant, tok string) (token.CVCClaim, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if !ValidTenant(tenant) {
+		return nil, fmt.Errorf("%w: tenant name", ErrInvalid)
+	}
+	if !token.IsCVC(tok) {
+		return nil, ErrNotFound
+	}
+	path := s.kvData(tenant, "cvc", tok)
+	data, version, err := s.kvRead(ctx, path)
+	if err != nil {
+		return nil, unavailable("read cvc token", err)
+	}
+	if data == nil || data["used"] != nil {
+		return nil, ErrNotFound
+	}
+	exp := expiresAt(data)
+	if !s.now().Before(exp) {
+		s.cleanup(s.kvMeta(tenant, "cvc", tok))
+		return nil, ErrExpired
+	}
+	claim := &cvcClaim{s: s, path: path, meta: s.kvMeta(tenant, "cvc", tok), version: version, wrapped: str(data, "w")}
+	if claim.wrapped != "" {
+		return claim, nil
+	}
+	k, _ := data["k"].(json.Number)
+	kv, kerr := k.Int64()
+	if kerr != nil || kv < 1 {
+		return nil, fmt.Errorf("%w: cvc entry", ErrTampered)
+	}
+	keys, _, err := s.material(ctx, s.cvcKey, int(kv))
+	if errors.Is(err, errNotExported) {
+		return nil, fmt.Errorf("%w: the CVC key is not exported to this identity (cardproxy vault-init writes the policy)", ErrUnavailable)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cvc, err := openCVC(keys[int(kv)], cvcAAD(tenant, tok, exp.Unix()), str(data, "c"))
+	if err != nil {
+		return nil, err
+	}
+	claim.cvc = cvc
+	return claim, nil
+}
+
+// cvcClaim is one read of a CVC entry. It never prints the CVC.
+type cvcClaim struct {
+	s       *Store
+	path    string
+	meta    string
+	version int
+	wrapped string // earlier format: the wrapping token to unwrap
+	cvc     string
+	used    bool
+}
+
+func (c *cvcClaim) Format(f fmt.State, _ rune) { fmt.Fprint(f, "vault.cvcClaim{…}") }
+
+// Use uses the CVC up and returns it. A claim is used once.
+func (c *cvcClaim) Use(ctx context.Context) (string, error) {
+	if c.used {
 		return "", ErrNotFound
 	}
-	return cvc, nil
+	c.used = true
+	ctx, cancel := c.s.bound(ctx)
+	defer cancel()
+	if c.wrapped != "" {
+		// Vault's single unwrap makes it single use; the entry is removed
+		// afterwards (and left for a retry when the unwrap failed without
+		// using the token up).
+		data, err := c.s.unwrap(ctx, "unwrap cvc", c.wrapped)
+		if err == nil || errors.Is(err, ErrNotFound) {
+			c.s.cleanup(c.meta)
+		}
+		if err != nil {
+			return "", err
+		}
+		cvc := str(data, "cvc")
+		if !card.ValidCVC(cvc) {
+			return "", ErrNotFound
+		}
+		return cvc, nil
+	}
+	id, err := token.NewOpaque("")
+	if err != nil {
+		return "", err
+	}
+	marker := map[string]any{"used": id}
+	// Check-and-set over the version read: one writer wins. A write whose
+	// answer was lost is resolved by reading the marker back (kvPut).
+	_, _, err = c.s.kvPut(ctx, c.path, marker, c.version, sameField(marker, "used"))
+	switch {
+	case errors.Is(err, errTaken):
+		return "", ErrNotFound
+	case err != nil:
+		return "", unavailable("use cvc token", err)
+	}
+	c.s.cleanup(c.meta)
+	return c.cvc, nil
+}
+
+// cvcAAD binds a sealed CVC to where it is stored and until when it is good.
+func cvcAAD(tenant, tok string, exp int64) []byte {
+	b := []byte("cardproxy-cvc/1")
+	for _, f := range []string{tenant, tok} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(exp))
+}
+
+func sealCVC(key, aad []byte, cvc string) (string, error) {
+	gcm, err := newGCM(key)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(cvc)+gcm.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(cvc), aad)), nil
+}
+
+func openCVC(key, aad []byte, sealed string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(sealed)
+	gcm, gerr := newGCM(key)
+	if err != nil || gerr != nil || len(raw) < gcm.NonceSize() {
+		return "", fmt.Errorf("%w: cvc entry", ErrTampered)
+	}
+	n := gcm.NonceSize()
+	plain, err := gcm.Open(nil, raw[:n], raw[n:], aad)
+	if err != nil || !card.ValidCVC(string(plain)) {
+		return "", fmt.Errorf("%w: cvc entry", ErrTampered)
+	}
+	return string(plain), nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("%w: cvc key", ErrUnavailable)
+	}
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
 }

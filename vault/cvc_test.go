@@ -58,26 +58,36 @@ func TestCVCConcurrentUseOnce(t *testing.T) {
 	}
 }
 
+// An unused CVC past its lifetime is refused and deleted. In the sealed
+// format the egress enforces the lifetime (the entry is bound to it) and
+// vault-sweep deletes entries nobody asked for; in the wrapped format Vault
+// itself destroys the wrapping token.
 func TestCVCGoneAfterTTL(t *testing.T) {
-	s := newStore(t, func(c *Config) { c.CVCTTL = 2 * time.Second })
+	root := newStore(t, func(c *Config) { c.CVCTTL = 2 * time.Second })
+	old := asPolicies(t, root, []string{"no-export"}, func(c *Config) { c.CVCTTL = 2 * time.Second })
 	ctx := context.Background()
 	tn := tenant()
-	tok, _, err := s.TokenizeCVC(ctx, tn, "999")
+	sealed, _, err := root.TokenizeCVC(ctx, tn, "999")
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _, err := s.kvRead(ctx, s.kvData(tn, "cvc", tok))
-	if err != nil || data == nil {
-		t.Fatalf("cvc entry: %v", err)
+	swept, _, err := root.TokenizeCVC(ctx, tn, "998")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(fmt.Sprint(data), "999") {
-		t.Fatal("CVC stored in KV in clear")
+	wrapped, _, err := old.TokenizeCVC(ctx, tn, "997")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := root.kvRead(ctx, root.kvData(tn, "cvc", wrapped))
+	if err != nil || str(data, "w") == "" || strings.Contains(fmt.Sprint(data), "997") {
+		t.Fatalf("wrapped cvc entry: %v", err)
 	}
 	wrap := str(data, "w")
 	// Wait for Vault itself to expire the wrapping token.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := s.Client().Logical().Write("sys/wrapping/lookup", map[string]any{"token": wrap})
+		_, err := root.Client().Logical().Write("sys/wrapping/lookup", map[string]any{"token": wrap})
 		if err != nil {
 			break // Vault no longer knows the wrapping token: the CVC is destroyed
 		}
@@ -86,10 +96,23 @@ func TestCVCGoneAfterTTL(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if _, err := s.Client().Logical().Unwrap(wrap); err == nil {
+	if _, err := root.Client().Logical().Unwrap(wrap); err == nil {
 		t.Fatal("expired wrapping token still unwraps")
 	}
-	if _, err := s.DetokenizeCVC(ctx, tn, tok); !errors.Is(err, ErrExpired) && !errors.Is(err, ErrNotFound) {
-		t.Fatalf("expired CVC: %v", err)
+	for _, tok := range []string{sealed, wrapped} {
+		if _, err := root.DetokenizeCVC(ctx, tn, tok); !errors.Is(err, ErrExpired) && !errors.Is(err, ErrNotFound) {
+			t.Fatalf("expired CVC: %v", err)
+		}
+	}
+	root.bg.Wait()
+	if data, _, err := root.kvRead(ctx, root.kvData(tn, "cvc", sealed)); err != nil || data != nil {
+		t.Fatalf("expired CVC entry still stored after it was refused: %v", err)
+	}
+	res, err := root.Sweep(ctx, tn)
+	if err != nil || res.CVCs != 1 {
+		t.Fatalf("sweep: %+v %v", res, err)
+	}
+	if data, _, err := root.kvRead(ctx, root.kvData(tn, "cvc", swept)); err != nil || data != nil {
+		t.Fatalf("expired CVC entry still stored after the sweep: %v", err)
 	}
 }

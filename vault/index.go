@@ -2,9 +2,13 @@ package vault
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cardproxy/cardproxy/card"
@@ -41,10 +45,25 @@ func indexInput(tenant string, c card.Card) []byte {
 	return b
 }
 
-// indexKeys returns the dedupe index key of each card, in one batch call: the
-// keyed HMAC (Transit, index key) of indexInput, as "<key version>-<base64url>"
-// (safe in a path).
+// indexKeys returns the dedupe index key of each card: the keyed HMAC
+// (HMAC-SHA256 with the Transit index key) of indexInput, as "v<key
+// version>-<base64url>" (safe in a path). It is computed in process with the
+// exported key (keys.go) or, when Vault does not export it, by Transit in one
+// batch call: the two give the same bytes.
 func (s *Store) indexKeys(ctx context.Context, tenant string, cards []card.Card) ([]string, error) {
+	keys, latest, err := s.material(ctx, s.idxKey, 0)
+	if err == nil {
+		out := make([]string, len(cards))
+		for i, c := range cards {
+			m := hmac.New(sha256.New, keys[latest])
+			m.Write(indexInput(tenant, c))
+			out[i] = "v" + strconv.Itoa(latest) + "-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+		}
+		return out, nil
+	}
+	if !errors.Is(err, errNotExported) {
+		return nil, err
+	}
 	batch := make([]hmacInput, len(cards))
 	for i, c := range cards {
 		batch[i].Input = base64.StdEncoding.EncodeToString(indexInput(tenant, c))

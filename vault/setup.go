@@ -43,7 +43,10 @@ func (s *Store) Setup(ctx context.Context) error {
 	if err := s.ensureKey(ctx, s.cfg.PANKey, map[string]any{"type": "aes256-gcm96", "derived": true}); err != nil {
 		return err
 	}
-	if err := s.ensureKey(ctx, s.cfg.IndexKey, map[string]any{"type": "hmac", "key_size": 32}); err != nil {
+	if err := s.ensureKey(ctx, s.cfg.IndexKey, map[string]any{"type": "hmac", "key_size": 32, "exportable": s.cfg.IndexHMACInProcess}); err != nil {
+		return err
+	}
+	if err := s.ensureKey(ctx, s.cfg.CVCKey, map[string]any{"type": "aes256-gcm96", "exportable": true}); err != nil {
 		return err
 	}
 	for name, body := range map[string]string{
@@ -73,6 +76,14 @@ func (s *Store) ensureKey(ctx context.Context, name string, params map[string]an
 				return fmt.Errorf("vault: transit key %q exists but is not derived (cardproxy needs per-tenant key derivation)", name)
 			}
 		}
+		if e, _ := params["exportable"].(bool); e {
+			// Keys made before cardproxy used them in process (keys.go).
+			if got, _ := sec.Data["exportable"].(bool); !got {
+				if _, err := s.Client().Logical().WriteWithContext(ctx, path+"/config", map[string]any{"exportable": true}); err != nil {
+					return unavailable("make transit key exportable", err)
+				}
+			}
+		}
 		return nil
 	}
 	if _, err := s.Client().Logical().WriteWithContext(ctx, path, params); err != nil {
@@ -87,35 +98,43 @@ const (
 	PolicyDetokenize = "cardproxy-detokenize"
 )
 
-// TokenizePolicy is what the ingress needs: seal and index cards, wrap CVCs,
+// TokenizePolicy is what the ingress needs: seal and index cards, seal CVCs,
 // serve 3-D Secure relays. It cannot decrypt a PAN or read a CVC entry.
 func (s *Store) TokenizePolicy() string {
-	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "IDXKEY", s.cfg.IndexKey).Replace(`# cardproxy ingress: tokenize only.
+	export := `path "TR/export/encryption-key/CVCKEY" { capabilities = ["read"] }`
+	if s.cfg.IndexHMACInProcess {
+		export += "\n" + `path "TR/export/hmac-key/IDXKEY" { capabilities = ["read"] }`
+	}
+	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "IDXKEY", s.cfg.IndexKey, "CVCKEY", s.cfg.CVCKey).Replace(strings.Replace(`# cardproxy ingress: tokenize only.
 path "TR/encrypt/PANKEY" { capabilities = ["update"] }
 path "TR/hmac/IDXKEY/*" { capabilities = ["update"] }
 path "TR/hmac/IDXKEY" { capabilities = ["update"] }
+# CVCs (and, with index_hmac_in_process, the dedupe HMAC) are sealed in
+# process with keys exported from Transit (docs/security.md).
+EXPORTS
 path "KV/data/+/pan/*" { capabilities = ["create", "update"] }
 path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
 path "KV/data/+/idx/*" { capabilities = ["create", "read", "update"] }
 path "KV/data/+/cvc/*" { capabilities = ["create"] }
 path "sys/wrapping/wrap" { capabilities = ["update"] }
-# 3-D Secure relay pages are served (once) by the ingress: the KV entry holds
+# 3-D Secure relay pages are served (once) by the ingress: the stored entry holds
 # a wrapping token, the relay itself is unwrapped (HEAD only looks it up).
 path "KV/data/+/relay/*" { capabilities = ["read"] }
 path "KV/metadata/+/relay/*" { capabilities = ["delete"] }
 path "sys/wrapping/unwrap" { capabilities = ["update"] }
 path "sys/wrapping/lookup" { capabilities = ["update"] }
-`)
+`, "EXPORTS", export, 1))
 }
 
 // DetokenizePolicy is what the egress needs: open PAN records, consume CVCs.
 func (s *Store) DetokenizePolicy() string {
-	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey).Replace(`# cardproxy egress: detokenize only.
+	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "CVCKEY", s.cfg.CVCKey).Replace(`# cardproxy egress: detokenize only.
 path "TR/decrypt/PANKEY" { capabilities = ["update"] }
+path "TR/export/encryption-key/CVCKEY" { capabilities = ["read"] }
 path "KV/data/+/pan/*" { capabilities = ["read"] }
 path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
 path "KV/metadata/+/idx/*" { capabilities = ["delete"] }
-path "KV/data/+/cvc/*" { capabilities = ["read"] }
+path "KV/data/+/cvc/*" { capabilities = ["read", "update"] }
 path "KV/metadata/+/cvc/*" { capabilities = ["delete"] }
 path "sys/wrapping/unwrap" { capabilities = ["update"] }
 # 3-D Secure POST redirects are stored by the egress for the ingress to serve,

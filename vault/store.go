@@ -23,6 +23,9 @@ type Store struct {
 	renew *renewal
 	bg    sync.WaitGroup // cleanup deletes in flight
 	cache *dedupeCache   // nil: off
+	// Transit keys used in process (keys.go); idxKey nil unless
+	// IndexHMACInProcess.
+	idxKey, cvcKey *exportedKey
 }
 
 // New connects (lazily: no request is made) to Vault.
@@ -36,7 +39,9 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{cfg: c, nodes: newNodes(clients, time.Duration(c.Timeout)), tf: tf, now: time.Now,
-		cache: newDedupeCache(time.Duration(c.DedupeCache), DedupeCacheSize)}, nil
+		cache:  newDedupeCache(time.Duration(c.DedupeCache), DedupeCacheSize),
+		idxKey: newExportedKey(c.TransitMount, "hmac-key", c.IndexKey, c.IndexHMACInProcess),
+		cvcKey: newExportedKey(c.TransitMount, "encryption-key", c.CVCKey, true)}, nil
 }
 
 // Config returns the effective configuration (defaults applied). The token is
