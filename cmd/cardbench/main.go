@@ -38,6 +38,7 @@ func main() {
 	flag.DurationVar(&o.Duration, "d", bench.DefaultDuration, "duration of each scenario (after a warm-up of a fifth of it, at most 1s)")
 	flag.IntVar(&o.Cards, "cards", 100, "cards in the repeat pool")
 	flag.DurationVar(&bench.DedupeCache, "dedupe-cache", 0, "the vault dedupe_cache of the cardproxy under test (0: off)")
+	flag.BoolVar(&bench.IndexHMACInProcess, "index-hmac-in-process", false, "the vault option index_hmac_in_process of the cardproxy under test")
 	flag.Parse()
 	if *list {
 		for _, s := range bench.Scenarios() {

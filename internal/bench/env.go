@@ -126,7 +126,7 @@ func Start(kind string) (_ *Env, err error) {
 
 // setupVault creates cardproxy's mounts and keys (vault-init).
 func setupVault(addr, token string) error {
-	st, err := vault.New(vault.Config{Address: addr, Token: token, Timeout: vault.Duration(time.Minute)})
+	st, err := vault.New(vault.Config{Address: addr, Token: token, Timeout: vault.Duration(time.Minute), IndexHMACInProcess: IndexHMACInProcess})
 	if err != nil {
 		return err
 	}
@@ -136,15 +136,22 @@ func setupVault(addr, token string) error {
 	return st.Setup(ctx)
 }
 
-// DedupeCache is the vault dedupe_cache of the cardproxy under test (0: off,
-// the default).
-var DedupeCache time.Duration
+// DedupeCache and IndexHMACInProcess are the vault options dedupe_cache and
+// index_hmac_in_process of the cardproxy under test (off by default).
+var (
+	DedupeCache        time.Duration
+	IndexHMACInProcess bool
+)
 
-func dedupeLine() string {
-	if DedupeCache <= 0 {
-		return ""
+func vaultOptionLines() string {
+	s := ""
+	if DedupeCache > 0 {
+		s += "\n\t\t\tdedupe_cache " + DedupeCache.String()
 	}
-	return "\n\t\t\tdedupe_cache " + DedupeCache.String()
+	if IndexHMACInProcess {
+		s += "\n\t\t\tindex_hmac_in_process"
+	}
+	return s
 }
 
 func (e *Env) startCaddy(app, upstream, ca string) error {
@@ -175,7 +182,7 @@ func (e *Env) startCaddy(app, upstream, ca string) error {
 		tenant %s
 	}
 }
-`, e.proxy.URL(), tokenEnv, dedupeLine(), Tenant)
+`, e.proxy.URL(), tokenEnv, vaultOptionLines(), Tenant)
 	for _, site := range [][2]string{
 		{e.Plain, "reverse_proxy " + app},
 		{e.Tokenize, `card_tokenize {

@@ -37,15 +37,15 @@ var cardproxyScenarios = []Scenario{
 		return s.repeat(w, false)
 	}},
 	{Name: "repeat-pan-cvc", Kind: "ingress", Baseline: "plain", prepare: (*state).prepareCards,
-		Writes: map[string]int{"wrap": 1, "kv-write": 1}, // CVC: wrapping token, KV entry
+		Writes: map[string]int{"kv-write": 1}, // the CVC entry
 		do:     func(s *state, w *worker) error { return s.repeat(w, true) }},
 	{Name: "new-card-cvc", Kind: "ingress", Baseline: "plain",
-		Writes: map[string]int{"kv-write": 3, "wrap": 1}, // record, index entry, CVC entry; CVC wrap
+		Writes: map[string]int{"kv-write": 3}, // record, index entry, CVC entry
 		do:     (*state).newCard},
 	{Name: "plain-tls", Kind: "egress", prepare: (*state).prepareCards, do: (*state).plainTLS},
 	{Name: "egress-pan", Kind: "egress", Baseline: "plain-tls", prepare: (*state).prepareCards, do: (*state).egressPAN},
 	{Name: "egress-pan-cvc", Kind: "egress", Baseline: "plain-tls", prepare: (*state).prepareCVCs,
-		Writes: map[string]int{"kv-delete": 1, "unwrap": 1}, // CVC entry deleted, wrapping token used
+		Writes: map[string]int{"kv-write": 1, "kv-delete": 1}, // CVC "used" marker, entry deleted
 		do:     (*state).egressPANCVC},
 }
 
