@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -27,7 +28,7 @@ func (c Config) Addresses() []string {
 // environment overlaid with the config. They share the token. The clients
 // never retry by themselves (MaxRetries 0): the node pool retries on
 // another node, and a write whose answer was lost is read back (exact.go).
-func newClients(c Config) ([]*api.Client, *tokenFile, error) {
+func newClients(c Config) ([]*api.Client, credentials, error) {
 	addrs := c.Addresses()
 	if len(addrs) == 0 {
 		addrs = []string{""} // VAULT_ADDR, or Vault's default
@@ -45,22 +46,33 @@ func newClients(c Config) ([]*api.Client, *tokenFile, error) {
 			cl.SetToken(tok)
 		}
 	}
-	var tf *tokenFile
 	switch {
+	case c.AuthMethod == AuthAgent:
+		for _, cl := range clients {
+			cl.ClearToken() // not even VAULT_TOKEN: the agent adds its own
+		}
+		return clients, nil, nil
+	case c.AuthMethod != AuthToken:
+		// The store logs in on first use (auth.go).
+		for _, cl := range clients {
+			cl.ClearToken()
+		}
+		return clients, &login{cfg: c, setToken: setToken}, nil
 	case c.Token != "":
 		setToken(c.Token)
 	case c.TokenFile != "":
-		tf = &tokenFile{path: c.TokenFile, setToken: setToken}
+		tf := &tokenFile{path: c.TokenFile, setToken: setToken}
 		if err := tf.load(true); err != nil {
 			return nil, nil, err
 		}
+		return clients, tf, nil
 	default:
 		setToken(clients[0].Token()) // VAULT_TOKEN
 	}
 	if clients[0].Token() == "" {
-		return nil, nil, fmt.Errorf("vault: no token: set token, token_file or VAULT_TOKEN")
+		return nil, nil, fmt.Errorf("vault: no token: set token, token_file, auth_method or VAULT_TOKEN")
 	}
-	return clients, tf, nil
+	return clients, nil, nil
 }
 
 // MaxIdleConnsPerNode is how many idle connections cardproxy keeps to each
@@ -149,10 +161,13 @@ func (t *tokenFile) load(force bool) error {
 	return nil
 }
 
-// refresh is called before each operation (cheap: at most one stat a second).
-func (t *tokenFile) refresh() {
-	if t == nil {
-		return
-	}
+// refresh is called before each operation (cheap: at most one stat a
+// second). A file that cannot be read now keeps the token read before.
+func (t *tokenFile) refresh(context.Context) error {
 	_ = t.load(false)
+	return nil
 }
+
+// forbidden re-reads the file after a 403 (the agent may have rotated the
+// token).
+func (t *tokenFile) forbidden(context.Context) bool { return t.load(true) == nil }

@@ -40,20 +40,32 @@ import (
 // Resolve. Adding a Vault option is adding a field here (a string, Duration or
 // bool, with a json tag); nothing else lists them.
 type Config struct {
-	Address       string   `json:"address,omitempty"`
-	Token         string   `json:"token,omitempty"`
-	TokenFile     string   `json:"token_file,omitempty"`
-	Namespace     string   `json:"namespace,omitempty"`
-	CACert        string   `json:"ca_cert,omitempty"`
-	ClientCert    string   `json:"client_cert,omitempty"`
-	ClientKey     string   `json:"client_key,omitempty"`
-	TLSServerName string   `json:"tls_server_name,omitempty"`
-	KVMount       string   `json:"kv_mount,omitempty"`
-	TransitMount  string   `json:"transit_mount,omitempty"`
-	PANKey        string   `json:"pan_key,omitempty"`
-	IndexKey      string   `json:"index_key,omitempty"`
-	CVCKey        string   `json:"cvc_key,omitempty"`
-	Timeout       Duration `json:"timeout,omitempty"`
+	Address   string `json:"address,omitempty"`
+	Token     string `json:"token,omitempty"`
+	TokenFile string `json:"token_file,omitempty"`
+	// AuthMethod and its options: how cardproxy logs in to Vault when it
+	// is not given a token (auth.go): approle (role_id_file,
+	// secret_id_file, secret_id_wrapped), kubernetes (role, jwt_file) or
+	// agent (Vault Agent's API proxy adds the token). AuthMount is the
+	// auth method's mount path (default: the method's name).
+	AuthMethod      string   `json:"auth_method,omitempty"`
+	AuthMount       string   `json:"auth_mount,omitempty"`
+	RoleIDFile      string   `json:"role_id_file,omitempty"`
+	SecretIDFile    string   `json:"secret_id_file,omitempty"`
+	SecretIDWrapped bool     `json:"secret_id_wrapped,omitempty"`
+	Role            string   `json:"role,omitempty"`
+	JWTFile         string   `json:"jwt_file,omitempty"`
+	Namespace       string   `json:"namespace,omitempty"`
+	CACert          string   `json:"ca_cert,omitempty"`
+	ClientCert      string   `json:"client_cert,omitempty"`
+	ClientKey       string   `json:"client_key,omitempty"`
+	TLSServerName   string   `json:"tls_server_name,omitempty"`
+	KVMount         string   `json:"kv_mount,omitempty"`
+	TransitMount    string   `json:"transit_mount,omitempty"`
+	PANKey          string   `json:"pan_key,omitempty"`
+	IndexKey        string   `json:"index_key,omitempty"`
+	CVCKey          string   `json:"cvc_key,omitempty"`
+	Timeout         Duration `json:"timeout,omitempty"`
 	// DedupeCache, when set (e.g. 30s), is how long a repeat card's token
 	// is answered from this process's memory without asking Vault. Off by
 	// default. See dedupeCache and docs/security.md.
@@ -237,6 +249,9 @@ func (c *Config) Validate() error {
 	}
 	if d.Token != "" && d.TokenFile != "" {
 		return fmt.Errorf("vault: set token or token_file, not both")
+	}
+	if err := d.validateAuth(); err != nil {
+		return err
 	}
 	if d.Timeout < 0 {
 		return fmt.Errorf("vault: negative timeout")

@@ -52,7 +52,8 @@ func TestConfigOptionsResolve(t *testing.T) {
 			*p = "{x}"
 		}
 	}
-	if got := strings.Join(names, " "); got != "address token token_file namespace ca_cert client_cert client_key "+
+	if got := strings.Join(names, " "); got != "address token token_file auth_method auth_mount role_id_file secret_id_file secret_id_wrapped role jwt_file "+
+		"namespace ca_cert client_cert client_key "+
 		"tls_server_name kv_mount transit_mount pan_key index_key cvc_key timeout dedupe_cache index_hmac_in_process auto_setup" {
 		t.Fatalf("options: %s", got)
 	}

@@ -24,6 +24,9 @@ var (
 // unavailable wraps a Vault client error as ErrUnavailable with the HTTP
 // status and Vault's own message, which never contains request data.
 func unavailable(op string, err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%s: %w", op, err) // already classified (a failed login)
+	}
 	var re *api.ResponseError
 	if errors.As(err, &re) {
 		if re.StatusCode == http.StatusForbidden {

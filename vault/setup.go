@@ -92,6 +92,13 @@ func (s *Store) ensureKey(ctx context.Context, name string, params map[string]an
 	return nil
 }
 
+// tokenSelf lets a token cardproxy logged in for (AppRole, Kubernetes)
+// renew and look itself up without Vault's default policy.
+const tokenSelf = `# Renew and look up its own token (auth_method approle, kubernetes).
+path "auth/token/renew-self" { capabilities = ["update"] }
+path "auth/token/lookup-self" { capabilities = ["read"] }
+`
+
 // Policy names written by Setup.
 const (
 	PolicyTokenize   = "cardproxy-tokenize"
@@ -105,7 +112,7 @@ func (s *Store) TokenizePolicy() string {
 	if s.cfg.IndexHMACInProcess {
 		export += "\n" + `path "TR/export/hmac-key/IDXKEY" { capabilities = ["read"] }`
 	}
-	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "IDXKEY", s.cfg.IndexKey, "CVCKEY", s.cfg.CVCKey).Replace(strings.Replace(`# cardproxy ingress: tokenize only.
+	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "IDXKEY", s.cfg.IndexKey, "CVCKEY", s.cfg.CVCKey).Replace(strings.Replace(strings.Replace(`# cardproxy ingress: tokenize only.
 path "TR/encrypt/PANKEY" { capabilities = ["update"] }
 path "TR/hmac/IDXKEY/*" { capabilities = ["update"] }
 path "TR/hmac/IDXKEY" { capabilities = ["update"] }
@@ -123,12 +130,12 @@ path "KV/data/+/relay/*" { capabilities = ["read"] }
 path "KV/metadata/+/relay/*" { capabilities = ["delete"] }
 path "sys/wrapping/unwrap" { capabilities = ["update"] }
 path "sys/wrapping/lookup" { capabilities = ["update"] }
-`, "EXPORTS", export, 1))
+TOKENSELF`, "EXPORTS", export, 1), "TOKENSELF", tokenSelf, 1))
 }
 
 // DetokenizePolicy is what the egress needs: open PAN records, consume CVCs.
 func (s *Store) DetokenizePolicy() string {
-	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "CVCKEY", s.cfg.CVCKey).Replace(`# cardproxy egress: detokenize only.
+	return strings.NewReplacer("KV", s.cfg.KVMount, "TR", s.cfg.TransitMount, "PANKEY", s.cfg.PANKey, "CVCKEY", s.cfg.CVCKey).Replace(strings.Replace(`# cardproxy egress: detokenize only.
 path "TR/decrypt/PANKEY" { capabilities = ["update"] }
 path "TR/export/encryption-key/CVCKEY" { capabilities = ["read"] }
 path "KV/data/+/pan/*" { capabilities = ["read"] }
@@ -141,5 +148,5 @@ path "sys/wrapping/unwrap" { capabilities = ["update"] }
 # wrapped in a single-use response-wrapping token.
 path "KV/data/+/relay/*" { capabilities = ["create"] }
 path "sys/wrapping/wrap" { capabilities = ["update"] }
-`)
+TOKENSELF`, "TOKENSELF", tokenSelf, 1))
 }

@@ -18,7 +18,7 @@ import (
 type Store struct {
 	cfg   Config
 	nodes *nodes
-	tf    *tokenFile
+	creds credentials // nil: a static token, or none (agent)
 	now   func() time.Time
 	renew *renewal
 	bg    sync.WaitGroup // cleanup deletes in flight
@@ -34,11 +34,15 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	c := cfg.withDefaults()
-	clients, tf, err := newClients(c)
+	clients, creds, err := newClients(c)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{cfg: c, nodes: newNodes(clients, time.Duration(c.Timeout)), tf: tf, now: time.Now,
+	n := newNodes(clients, time.Duration(c.Timeout))
+	if l, ok := creds.(*login); ok {
+		l.nodes, l.now = n, time.Now
+	}
+	return &Store{cfg: c, nodes: n, creds: creds, now: time.Now,
 		cache:  newDedupeCache(time.Duration(c.DedupeCache), DedupeCacheSize),
 		idxKey: newExportedKey(c.TransitMount, "hmac-key", c.IndexKey, c.IndexHMACInProcess),
 		cvcKey: newExportedKey(c.TransitMount, "encryption-key", c.CVCKey, true)}, nil
@@ -108,9 +112,9 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeout(ctx, time.Duration(s.cfg.Timeout))
 }
 
-// call runs f on a Vault node (see nodes.do), re-reading a token file and
-// trying once more when Vault says 403 (the agent may have rotated the
-// token).
+// call runs f on a Vault node (see nodes.do), with a token from the
+// store's credentials (auth.go), getting another one and trying once more
+// when Vault says 403 (a token file rotated, a token expired).
 func (s *Store) call(ctx context.Context, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
 	return s.callMode(ctx, false, f)
 }
@@ -122,12 +126,14 @@ func (s *Store) callOnce(ctx context.Context, f func(*api.Client) (*api.Secret, 
 }
 
 func (s *Store) callMode(ctx context.Context, once bool, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
-	s.tf.refresh()
-	sec, err := s.nodes.do(ctx, once, f)
-	if err != nil && s.tf != nil && isForbidden(err) {
-		if s.tf.load(true) == nil {
-			sec, err = s.nodes.do(ctx, once, f)
+	if s.creds != nil {
+		if err := s.creds.refresh(ctx); err != nil {
+			return nil, err
 		}
+	}
+	sec, err := s.nodes.do(ctx, once, f)
+	if err != nil && s.creds != nil && isForbidden(err) && s.creds.forbidden(ctx) {
+		sec, err = s.nodes.do(ctx, once, f)
 	}
 	return sec, err
 }
