@@ -36,6 +36,13 @@ type App struct {
 	// serves). Empty fields fall back to Vault's standard environment
 	// (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_NAMESPACE, …).
 	Vault vault.Config `json:"vault,omitempty"`
+	// IngressVault and EgressVault give card_tokenize (and card_3ds_relay)
+	// and card_detokenize their own Vault identity: credential options only
+	// (token, token_file, auth_method and its options); everything else is
+	// Vault's. Unset: the side uses Vault's identity. Give the ingress the
+	// cardproxy-tokenize policy and the egress cardproxy-detokenize.
+	IngressVault *vault.Config `json:"ingress_vault,omitempty"`
+	EgressVault  *vault.Config `json:"egress_vault,omitempty"`
 	// Tenant scopes tokens (default "default"); handlers may override it.
 	Tenant string `json:"tenant,omitempty"`
 	// TokenTTL is the lifetime of PAN tokens (default 8760h).
@@ -54,8 +61,12 @@ type App struct {
 	// set it on an egress-only instance whose tokens come from elsewhere.
 	PreservingTokens *bool `json:"preserving_tokens,omitempty"`
 
-	store  *vault.Store
-	logger *zap.Logger
+	// stores: the shared one first, then the ingress's and the egress's
+	// own (if any); ingress and egress point at the one each side uses.
+	stores          []*vault.Store
+	names           []string // of stores: vault (shared), ingress, egress
+	ingress, egress *vault.Store
+	logger          *zap.Logger
 	// vaultState is cardproxy_vault_state{state}.
 	vaultState *prometheus.GaugeVec
 	// issuesPreserving: a card_tokenize of this config issues
@@ -97,9 +108,35 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	a.store, err = vault.New(cfg)
-	if err != nil {
-		return err
+	// The shared identity serves the side(s) without their own, and
+	// auto_setup; with both sides on their own identity it may have none.
+	var shared *vault.Store
+	if a.IngressVault == nil || a.EgressVault == nil || a.Vault.AutoSetup {
+		if shared, err = vault.New(cfg); err != nil {
+			return err
+		}
+		a.stores, a.names = append(a.stores, shared), append(a.names, "vault")
+	}
+	a.ingress, a.egress = shared, shared
+	for _, side := range []struct {
+		name string
+		id   *vault.Config
+		use  **vault.Store
+	}{{"ingress", a.IngressVault, &a.ingress}, {"egress", a.EgressVault, &a.egress}} {
+		if side.id == nil {
+			continue
+		}
+		idCfg, err := cfg.WithIdentity(side.id.Resolve(func(s string) string { return repl.ReplaceKnown(s, "") }))
+		if err == nil {
+			err = idCfg.Validate()
+		}
+		if err == nil {
+			*side.use, err = vault.New(idCfg)
+		}
+		if err != nil {
+			return fmt.Errorf("cardproxy: %s_vault: %w", side.name, err)
+		}
+		a.stores, a.names = append(a.stores, *side.use), append(a.names, side.name)
 	}
 	if err := a.watchVault(ctx.GetMetricsRegistry()); err != nil {
 		return err
@@ -107,7 +144,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.Vault.AutoSetup {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		if err := a.store.Setup(sctx); err != nil {
+		if err := shared.Setup(sctx); err != nil {
 			return fmt.Errorf("cardproxy: vault auto_setup: %w", err)
 		}
 		a.logger.Info("vault ready (auto_setup)", zap.String("kv_mount", cfg.KVMount), zap.String("transit_mount", cfg.TransitMount))
@@ -140,33 +177,38 @@ func (a *App) Validate() error {
 func (a *App) Start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := a.store.Health(ctx); err != nil {
+	if err := a.stores[0].Health(ctx); err != nil {
 		a.logger.Error("vault is not reachable; card requests will be refused with 503 until it is", zap.Error(err))
 	}
-	if on, err := a.store.StartRenewal(ctx); err != nil {
-		a.logger.Warn("vault token lookup failed; not renewing it", zap.Error(err))
-	} else if on {
-		a.logger.Info("renewing the vault token in the background")
+	for i, st := range a.stores {
+		if on, err := st.StartRenewal(ctx); err != nil {
+			a.logger.Warn("vault token lookup failed; not renewing it", zap.String("identity", a.identity(i)), zap.Error(err))
+		} else if on {
+			a.logger.Info("renewing the vault token in the background", zap.String("identity", a.identity(i)))
+		}
 	}
 	return nil
 }
 
-// Stop ends the store's background work (Vault probe, token renewal).
+// Stop ends the stores' background work (Vault probe, token renewal).
 func (a *App) Stop() error {
-	if a.store != nil {
-		a.store.Close()
+	for _, st := range a.stores {
+		st.Close()
 	}
 	return nil
 }
+
+// identity names the i-th store: "vault" (shared), "ingress" or "egress".
+func (a *App) identity(i int) string { return a.names[i] }
 
 // watchVault logs every change of the Vault state once (not once per
-// request) and exposes it as cardproxy_vault_state{state} (1 for the
-// current state).
+// request) and exposes it as cardproxy_vault_state{identity,state} (1 for
+// the current state of each identity: vault, ingress, egress).
 func (a *App) watchVault(reg prometheus.Registerer) error {
 	gauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "cardproxy", Name: "vault_state",
-		Help: "What cardproxy knows of Vault: 1 for the current state (ok, unreachable, unauthorized).",
-	}, []string{"state"})
+		Help: "What cardproxy knows of Vault, per Vault identity (vault, ingress, egress): 1 for the current state (ok, unreachable, unauthorized).",
+	}, []string{"identity", "state"})
 	if reg != nil {
 		var err error
 		if gauge, err = register(reg, gauge); err != nil {
@@ -174,27 +216,31 @@ func (a *App) watchVault(reg prometheus.Registerer) error {
 		}
 	}
 	a.vaultState = gauge
-	set := func(s vault.State) {
-		for _, st := range []vault.State{vault.StateOK, vault.StateUnreachable, vault.StateUnauthorized} {
-			v := 0.0
-			if st == s {
-				v = 1
+	for i, store := range a.stores {
+		id := a.identity(i)
+		set := func(s vault.State) {
+			for _, st := range []vault.State{vault.StateOK, vault.StateUnreachable, vault.StateUnauthorized} {
+				v := 0.0
+				if st == s {
+					v = 1
+				}
+				gauge.WithLabelValues(id, string(st)).Set(v)
 			}
-			gauge.WithLabelValues(string(st)).Set(v)
 		}
+		set(vault.StateOK)
+		idField := zap.String("identity", id)
+		store.OnState(func(s vault.State, err error) {
+			set(s)
+			switch s {
+			case vault.StateOK:
+				a.logger.Info("vault answers again; card requests are served", idField)
+			case vault.StateUnreachable:
+				a.logger.Error("no vault node answers; card requests are refused with 503 vault_unavailable until one does", idField, zap.String("cause", maskErr(err)))
+			case vault.StateUnauthorized:
+				a.logger.Error("vault refuses cardproxy's credentials (403); card requests are refused with 503 vault_auth_failed until they are fixed", idField, zap.String("cause", maskErr(err)))
+			}
+		})
 	}
-	set(vault.StateOK)
-	a.store.OnState(func(s vault.State, err error) {
-		set(s)
-		switch s {
-		case vault.StateOK:
-			a.logger.Info("vault answers again; card requests are served")
-		case vault.StateUnreachable:
-			a.logger.Error("no vault node answers; card requests are refused with 503 vault_unavailable until one does", zap.String("cause", maskErr(err)))
-		case vault.StateUnauthorized:
-			a.logger.Error("vault refuses cardproxy's token (403); card requests are refused with 503 vault_auth_failed until the token is fixed", zap.String("cause", maskErr(err)))
-		}
-	})
 	return nil
 }
 
@@ -215,8 +261,15 @@ func (a *App) tenant(own string) string {
 	return a.Tenant
 }
 
-// Store returns the token vault.
-func (a *App) Store() *vault.Store { return a.store }
+// Store returns the token vault with Vault's shared identity (the
+// ingress's when there is none).
+func (a *App) Store() *vault.Store { return a.stores[0] }
+
+// IngressStore is the token vault card_tokenize and card_3ds_relay use.
+func (a *App) IngressStore() *vault.Store { return a.ingress }
+
+// EgressStore is the token vault card_detokenize uses.
+func (a *App) EgressStore() *vault.Store { return a.egress }
 
 // Interface guards.
 var (

@@ -41,6 +41,12 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //				timeout    10s
 //				auto_setup
 //			}
+//			ingress_vault {                       # the ingress's own identity
+//				auth_method approle               # credential options only
+//				role_id_file /run/secrets/ingress-role-id
+//				secret_id_file /run/secrets/ingress-secret-id
+//			}
+//			egress_vault { token_file /run/secrets/egress-token }
 //			tenant    shop-1
 //			token_ttl 8760h
 //			cvc_ttl   10m
@@ -54,6 +60,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return parseDirective(d, []option{
 		{name: "vault", set: func(d *caddyfile.Dispenser, _ []string) error {
 			return parseBlock(d, "vault", vaultOptions(&a.Vault))
+		}},
+		{name: "ingress_vault", set: func(d *caddyfile.Dispenser, _ []string) error {
+			a.IngressVault = new(vault.Config)
+			return parseBlock(d, "ingress_vault", vaultOptions(a.IngressVault))
+		}},
+		{name: "egress_vault", set: func(d *caddyfile.Dispenser, _ []string) error {
+			a.EgressVault = new(vault.Config)
+			return parseBlock(d, "egress_vault", vaultOptions(a.EgressVault))
 		}},
 		stringOption("tenant", &a.Tenant),
 		durationOption("token_ttl", &a.TokenTTL),

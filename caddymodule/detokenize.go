@@ -110,8 +110,8 @@ func (d *Detokenize) Provision(ctx caddy.Context) error {
 
 func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
 	d.logger = logger
-	d.store = app.Store()
-	d.relays = app.Store()
+	d.store = app.EgressStore()
+	d.relays = app.EgressStore()
 	d.tenant = app.tenant(d.Tenant)
 	if d.MaxBody == 0 {
 		d.MaxBody = DefaultMaxBody

@@ -112,7 +112,7 @@ func newEgress(t *testing.T, upstream, ca string, mut func(*Detokenize)) *egress
 		mut(d)
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
-	app := &App{Tenant: tn, store: store}
+	app := testApp(tn, store)
 	if err := d.setup(app, zap.New(core), prometheus.NewRegistry()); err != nil {
 		t.Fatal(err)
 	}

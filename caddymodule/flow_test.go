@@ -19,6 +19,7 @@ import (
 
 	"github.com/cardproxy/cardproxy/msp"
 	"github.com/cardproxy/cardproxy/vault"
+	"github.com/hashicorp/vault/api"
 )
 
 // shopApp is a merchant app that knows nothing about card security: it takes
@@ -171,7 +172,37 @@ func readAll(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-func TestFullPaymentFlow(t *testing.T) {
+func TestFullPaymentFlow(t *testing.T) { paymentFlow(t, "") }
+
+// The same flow with the ingress and the egress on their own Vault
+// identities, each with only its shipped policy (no default policy): the
+// policies are enough for every step (cards, CVCs, 3-D Secure relays,
+// renew-self), and each side only has what it needs.
+func TestFullPaymentFlowSeparateIdentities(t *testing.T) {
+	root, err := vault.New(vault.Config{Address: vaultSrv(t).Addr, Token: vaultSrv(t).Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Setup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for env, policy := range map[string]string{"CARDPROXY_TEST_INGRESS_TOKEN": vault.PolicyTokenize, "CARDPROXY_TEST_EGRESS_TOKEN": vault.PolicyDetokenize} {
+		sec, err := root.Client().Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{policy}, NoDefaultPolicy: true, TTL: "1h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv(env, sec.Auth.ClientToken)
+	}
+	paymentFlow(t, `ingress_vault {
+			token {env.CARDPROXY_TEST_INGRESS_TOKEN}
+		}
+		egress_vault {
+			token {env.CARDPROXY_TEST_EGRESS_TOKEN}
+		}
+`)
+}
+
+func paymentFlow(t *testing.T, identities string) {
 	sim, simSrv, ca := startSim(t)
 	ingress, egress := freeAddr(t), freeAddr(t)
 	app := &shopApp{egress: "http://" + egress, ingress: "http://" + ingress, apiKey: simKey, t: t}
@@ -179,7 +210,8 @@ func TestFullPaymentFlow(t *testing.T) {
 	tn := uniqueTenant()
 	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	t.Setenv("CARDPROXY_TEST_PSP_KEY", simKey)
-	runCaddy(t, globalOptions(vaultSrv(t).Addr, tn, "")+fmt.Sprintf(`
+	global := strings.Replace(globalOptions(vaultSrv(t).Addr, tn, ""), "\t\ttenant ", "\t\t"+identities+"\t\ttenant ", 1)
+	runCaddy(t, global+fmt.Sprintf(`
 # Ingress: the shop's public site.
 http://%s {
 	route /checkout* {

@@ -48,7 +48,7 @@ func (h *ThreeDSRelay) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	h.store, h.logger, h.tenant = app.Store(), ctx.Logger(), app.tenant(h.Tenant)
+	h.store, h.logger, h.tenant = app.IngressStore(), ctx.Logger(), app.tenant(h.Tenant)
 	return nil
 }
 

@@ -106,7 +106,8 @@ func TestTokenExpiresMidRun(t *testing.T) {
 	defer store.Close()
 	core, logs := observer.New(zapcore.DebugLevel)
 	reg := prometheus.NewRegistry()
-	app := &App{Tenant: uniqueTenant(), store: store, logger: zap.New(core)}
+	app := testApp(uniqueTenant(), store)
+	app.logger = zap.New(core)
 	if err := app.watchVault(reg); err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +131,11 @@ func TestTokenExpiresMidRun(t *testing.T) {
 			t.Fatalf("after expiry: %d %s", w.Code, w.Body)
 		}
 	}
-	if n := logs.FilterMessageSnippet("vault refuses cardproxy's token").Len(); n != 1 {
+	if n := logs.FilterMessageSnippet("vault refuses cardproxy's credentials").Len(); n != 1 {
 		t.Errorf("%d state log lines for one change", n)
 	}
-	if v := testutil.ToFloat64(app.vaultState.WithLabelValues("unauthorized")); v != 1 {
-		t.Errorf("cardproxy_vault_state{state=unauthorized} = %v", v)
+	if v := testutil.ToFloat64(app.vaultState.WithLabelValues("vault", "unauthorized")); v != 1 {
+		t.Errorf("cardproxy_vault_state{identity=vault,state=unauthorized} = %v", v)
 	}
 	// Vault Agent writes a new token: the next request picks it up.
 	fresh, err := root.Client().Auth().Token().Create(&vaultTokenCreate{Policies: []string{vault.PolicyTokenize}, TTL: "1h"})

@@ -104,7 +104,7 @@ func (t *Tokenize) Provision(ctx caddy.Context) error {
 
 func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
 	t.logger = logger
-	t.store = app.Store()
+	t.store = app.IngressStore()
 	t.tenant = app.tenant(t.Tenant)
 	format, err := token.ParseFormat(t.Format)
 	if err != nil {

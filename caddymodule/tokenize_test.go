@@ -72,7 +72,7 @@ func newHarnessAt(t testing.TB, addr, token string, mut func(*Tokenize)) *harnes
 		t.Fatal(err)
 	}
 	tn := uniqueTenant()
-	app := &App{Tenant: tn, store: store}
+	app := testApp(tn, store)
 	h := &Tokenize{
 		PAN:         []string{"card_number", "gateway_info.card_number", "payment[cc_number]"},
 		CVC:         []string{"cvc", "card_cvc", "gateway_info.cvc", "gateway_info.card_cvc", "payment[cc_cid]"},
@@ -350,7 +350,12 @@ func TestFormatPerField(t *testing.T) {
 		}
 	}
 	bad := &Tokenize{PAN: []string{"x"}, FieldFormats: map[string]string{"x": "weird"}}
-	if err := bad.setup(&App{Tenant: "t", store: hs.store}, zap.NewNop(), nil); err == nil {
+	if err := bad.setup(testApp("t", hs.store), zap.NewNop(), nil); err == nil {
 		t.Fatal("unknown field format accepted")
 	}
+}
+
+// testApp is an App whose every side uses store.
+func testApp(tenant string, store *vault.Store) *App {
+	return &App{Tenant: tenant, stores: []*vault.Store{store}, names: []string{"vault"}, ingress: store, egress: store}
 }

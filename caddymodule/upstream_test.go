@@ -43,18 +43,18 @@ func TestEgressBoundToUpstream(t *testing.T) {
 
 	// Plain-HTTP upstreams are refused at provision unless explicitly allowed.
 	d := &Detokenize{Upstream: "http://127.0.0.1:1", Preset: "multisafepay"}
-	err := d.setup(&App{Tenant: "x", store: e.store}, zap.NewNop(), nil)
+	err := d.setup(testApp("x", e.store), zap.NewNop(), nil)
 	if err == nil || !strings.Contains(err.Error(), "https://") {
 		t.Fatalf("http upstream accepted: %v", err)
 	}
 	for _, bad := range []string{"https://user:pw@psp.example", "https://psp.example/?api_key=x", "psp.example", "ftp://psp.example"} {
 		d := &Detokenize{Upstream: bad}
-		if err := d.setup(&App{Tenant: "x", store: e.store}, zap.NewNop(), nil); err == nil {
+		if err := d.setup(testApp("x", e.store), zap.NewNop(), nil); err == nil {
 			t.Errorf("upstream %q accepted", bad)
 		}
 	}
 	d = &Detokenize{Upstream: "http://127.0.0.1:1", InsecurePlainHTTPUpstream: true}
-	if err := d.setup(&App{Tenant: "x", store: e.store}, zap.NewNop(), nil); err != nil {
+	if err := d.setup(testApp("x", e.store), zap.NewNop(), nil); err != nil {
 		t.Fatalf("explicitly allowed http upstream: %v", err)
 	}
 	// An upstream whose certificate is not trusted is not talked to.
@@ -79,7 +79,7 @@ func TestEgressVaultDown(t *testing.T) {
 	s, ca := tlsServer(t, cap)
 	store, _ := vault.New(vault.Config{Address: dead.Addr, Token: dead.Token, Timeout: vault.Duration(2 * time.Second)})
 	d := &Detokenize{Upstream: s.URL, CACert: ca, Preset: "multisafepay"}
-	if err := d.setup(&App{Tenant: "t", store: store}, zap.NewNop(), nil); err != nil {
+	if err := d.setup(testApp("t", store), zap.NewNop(), nil); err != nil {
 		t.Fatal(err)
 	}
 	dead.Stop()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -291,4 +292,41 @@ func (c Config) validateAuth() error {
 		return fmt.Errorf("vault: role and jwt_file are Kubernetes options")
 	}
 	return nil
+}
+
+// credentialOptions are the options that say who cardproxy is to Vault.
+var credentialOptions = map[string]bool{
+	"token": true, "token_file": true, "auth_method": true, "auth_mount": true, "role_id_file": true,
+	"secret_id_file": true, "secret_id_wrapped": true, "role": true, "jwt_file": true,
+}
+
+// WithIdentity is c with the credentials of id instead of its own: the same
+// Vault, mounts and keys, another identity (the Caddy app's ingress_vault
+// and egress_vault, so the ingress and the egress of one process can run
+// with a tokenize-only and a detokenize-only identity). id may set only
+// credential options.
+func (c Config) WithIdentity(id Config) (Config, error) {
+	out := c
+	src, dst := id.Options(), out.Options()
+	for i, o := range src {
+		set := !reflect.ValueOf(o.Ptr).Elem().IsZero()
+		if !credentialOptions[o.Name] {
+			if set {
+				return c, fmt.Errorf("vault: option %s cannot differ per identity (only %s)", o.Name, strings.Join(credentialNames(), ", "))
+			}
+			continue
+		}
+		reflect.ValueOf(dst[i].Ptr).Elem().Set(reflect.ValueOf(o.Ptr).Elem())
+	}
+	return out, nil
+}
+
+func credentialNames() []string {
+	var names []string
+	for _, o := range (&Config{}).Options() {
+		if credentialOptions[o.Name] {
+			names = append(names, o.Name)
+		}
+	}
+	return names
 }

@@ -328,3 +328,21 @@ func TestAgentNoToken(t *testing.T) {
 		t.Fatalf("through the agent with a tokenize identity, detokenize: %v", err)
 	}
 }
+
+// An identity takes only credential options, and replaces all of them.
+func TestWithIdentity(t *testing.T) {
+	base := Config{Address: "https://v:8200", Token: "shared", KVMount: "kv", IndexHMACInProcess: true}
+	got, err := base.WithIdentity(Config{AuthMethod: AuthAppRole, RoleIDFile: "r", SecretIDFile: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Token != "" || got.AuthMethod != AuthAppRole || got.RoleIDFile != "r" || got.Address != base.Address ||
+		got.KVMount != "kv" || !got.IndexHMACInProcess || got.Validate() != nil {
+		t.Fatalf("identity applied: %+v", got)
+	}
+	for _, bad := range []Config{{KVMount: "other"}, {Address: "https://elsewhere"}, {Timeout: Duration(time.Second)}, {IndexHMACInProcess: true}} {
+		if _, err := base.WithIdentity(bad); err == nil {
+			t.Errorf("identity with %+v accepted", bad)
+		}
+	}
+}
