@@ -40,9 +40,10 @@ type Secrets struct {
 
 // Exchange looks the plan's tokens up: the cards and the CVCs at the same
 // time, then — once the cards are found and the fill-ins known to work — it
-// uses the CVCs up, whatever the PSP answers. A refused request uses no CVC,
-// so the app can retry it. Every lookup is returned for the audit log, also
-// when it fails.
+// uses the CVCs up, whatever the PSP answers. A request refused for its card
+// tokens or fill-ins uses no CVC, so the app can retry it (with several CVC
+// tokens, one that fails after another was used leaves that one used). Every
+// lookup is returned for the audit log, also when it fails.
 func (c *Config) Exchange(ctx context.Context, dz Detokenizer, tenant string, p *Plan) (Secrets, []Lookup, *refusal.Error) {
 	s := Secrets{cards: map[string]card.Card{}, cvcs: map[string]string{}}
 	var cardAudit, cvcAudit []Lookup

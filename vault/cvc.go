@@ -26,14 +26,17 @@ import (
 // its tenant, token and expiry (the GCM additional data), so a copied or
 // edited entry does not open. Using it is a check-and-set write of the "used"
 // marker over the version that was read: Vault accepts exactly one such write,
-// so across all instances a CVC is released once. The entry is hard-deleted
-// after use, in the background; unused entries expire (the egress refuses
-// them) and `cardproxy vault-sweep` deletes them.
+// so across all instances a CVC is released once. The version that holds the
+// sealed CVC is destroyed right after use, in the background; the marker
+// stays until `cardproxy vault-sweep`, which also deletes unused entries past
+// their expiry (the egress refuses those).
 //
 // When Vault will not export the CVC key, the ingress falls back to the
 // earlier format, {"w": response-wrapping token of the CVC, "expires_at"},
-// which the egress still reads (an upgrade is seamless in both orders, and
-// entries written before it stay usable).
+// which the egress still reads (entries written before an upgrade stay
+// usable). The sealed format needs the CVC key and policy that vault-init
+// writes: upgrade every instance before re-running vault-init, since an egress
+// of an earlier release cannot read it.
 
 // TokenizeCVC stores a CVC for single use: one Vault write.
 func (s *Store) TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error) {
@@ -112,9 +115,15 @@ func (s *Store) ReadCVC(ctx context.Context, tenant, tok string) (token.CVCClaim
 		s.cleanup(s.kvMeta(tenant, "cvc", tok))
 		return nil, ErrExpired
 	}
-	claim := &cvcClaim{s: s, path: path, meta: s.kvMeta(tenant, "cvc", tok), version: version, wrapped: str(data, "w")}
-	if claim.wrapped != "" {
+	claim := &cvcClaim{s: s, tenant: tenant, tok: tok, version: version, exp: exp, wrapped: str(data, "w")}
+	switch {
+	case claim.wrapped != "" && data["c"] != nil:
+		return nil, fmt.Errorf("%w: cvc entry in two formats", ErrTampered)
+	case claim.wrapped != "":
 		return claim, nil
+	case version < 1:
+		// Single use rests on KV v2's check-and-set over this version.
+		return nil, fmt.Errorf("%w: cvc entry without a KV v2 version (is %s a KV version 2 mount?)", ErrUnavailable, s.cfg.KVMount)
 	}
 	k, _ := data["k"].(json.Number)
 	kv, kerr := k.Int64()
@@ -138,13 +147,13 @@ func (s *Store) ReadCVC(ctx context.Context, tenant, tok string) (token.CVCClaim
 
 // cvcClaim is one read of a CVC entry. It never prints the CVC.
 type cvcClaim struct {
-	s       *Store
-	path    string
-	meta    string
-	version int
-	wrapped string // earlier format: the wrapping token to unwrap
-	cvc     string
-	used    bool
+	s           *Store
+	tenant, tok string
+	version     int
+	exp         time.Time
+	wrapped     string // earlier format: the wrapping token to unwrap
+	cvc         string
+	used        bool
 }
 
 func (c *cvcClaim) Format(f fmt.State, _ rune) { fmt.Fprint(f, "vault.cvcClaim{…}") }
@@ -155,15 +164,19 @@ func (c *cvcClaim) Use(ctx context.Context) (string, error) {
 		return "", ErrNotFound
 	}
 	c.used = true
+	if !c.s.now().Before(c.exp) {
+		return "", ErrExpired // it expired since it was read
+	}
 	ctx, cancel := c.s.bound(ctx)
 	defer cancel()
+	meta := c.s.kvMeta(c.tenant, "cvc", c.tok)
 	if c.wrapped != "" {
 		// Vault's single unwrap makes it single use; the entry is removed
 		// afterwards (and left for a retry when the unwrap failed without
 		// using the token up).
 		data, err := c.s.unwrap(ctx, "unwrap cvc", c.wrapped)
 		if err == nil || errors.Is(err, ErrNotFound) {
-			c.s.cleanup(c.meta)
+			c.s.cleanup(meta)
 		}
 		if err != nil {
 			return "", err
@@ -181,14 +194,22 @@ func (c *cvcClaim) Use(ctx context.Context) (string, error) {
 	marker := map[string]any{"used": id}
 	// Check-and-set over the version read: one writer wins. A write whose
 	// answer was lost is resolved by reading the marker back (kvPut).
-	_, _, err = c.s.kvPut(ctx, c.path, marker, c.version, sameField(marker, "used"))
+	_, _, err = c.s.kvPut(ctx, c.s.kvData(c.tenant, "cvc", c.tok), marker, c.version, sameField(marker, "used"))
 	switch {
 	case errors.Is(err, errTaken):
 		return "", ErrNotFound
 	case err != nil:
 		return "", unavailable("use cvc token", err)
 	}
-	c.s.cleanup(c.meta)
+	// The sealed CVC is destroyed now, in the background (the PSP call
+	// takes longer); the marker stays, so a later claim's check-and-set
+	// loses, until vault-sweep removes it.
+	destroy := c.s.cfg.KVMount + "/destroy/" + c.tenant + "/cvc/" + c.tok
+	version := c.version
+	c.s.background(func(ctx context.Context) error {
+		_, err := c.s.write(ctx, destroy, map[string]any{"versions": []int{version}})
+		return err
+	})
 	return c.cvc, nil
 }
 

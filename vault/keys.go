@@ -45,7 +45,15 @@ type exportedKey struct {
 	latest   int
 	err      error // errNotExported, or nil
 	at       time.Time
+	asked    time.Time // last fetch for a newer version than known
 }
+
+// Format prints no key material, whatever the verb.
+func (k *exportedKey) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "vault.exportedKey{%s}", k.path) }
+
+// minKeyLen is the shortest key accepted from an export: AES-256 keys are
+// 32 bytes, Transit HMAC keys 32 to 512.
+const minKeyLen = 32
 
 // newExportedKey returns nil when the key is not to be used in process.
 func newExportedKey(transitMount, kind, name string, use bool) *exportedKey {
@@ -68,8 +76,14 @@ func (s *Store) material(ctx context.Context, k *exportedKey, need int) (map[int
 	defer k.mu.Unlock()
 	now := s.now()
 	fresh := !k.at.IsZero() && now.Sub(k.at) < keyRefresh
-	if fresh && (k.err != nil || need <= k.latest) {
+	// A newer version than known (another instance uses a rotated key) is
+	// asked for at most once a second: an entry naming a version that does
+	// not exist must not turn every read into an export.
+	if fresh && (k.err != nil || need <= k.latest || now.Sub(k.asked) < time.Second) {
 		return k.versions, k.latest, k.err
+	}
+	if fresh {
+		k.asked = now
 	}
 	sec, err := s.read(ctx, k.path)
 	switch {
@@ -101,7 +115,7 @@ func parseExport(sec *api.Secret) (map[int][]byte, int, error) {
 		n, err := strconv.Atoi(v)
 		s, _ := b64.(string)
 		key, kerr := base64.StdEncoding.DecodeString(s)
-		if err != nil || n < 1 || kerr != nil || len(key) != 32 {
+		if err != nil || n < 1 || kerr != nil || len(key) < minKeyLen {
 			return nil, 0, fmt.Errorf("%w: export key: unexpected answer", ErrUnavailable)
 		}
 		versions[n] = key

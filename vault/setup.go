@@ -46,7 +46,7 @@ func (s *Store) Setup(ctx context.Context) error {
 	if err := s.ensureKey(ctx, s.cfg.IndexKey, map[string]any{"type": "hmac", "key_size": 32, "exportable": s.cfg.IndexHMACInProcess}); err != nil {
 		return err
 	}
-	if err := s.ensureKey(ctx, s.cfg.CVCKey, map[string]any{"type": "aes256-gcm96", "exportable": true}); err != nil {
+	if err := s.ensureKey(ctx, s.cfg.CVCKey, map[string]any{"type": "aes256-gcm96", "exportable": true, "auto_rotate_period": "720h"}); err != nil {
 		return err
 	}
 	for name, body := range map[string]string{
@@ -142,6 +142,7 @@ path "KV/data/+/pan/*" { capabilities = ["read"] }
 path "KV/metadata/+/pan/*" { capabilities = ["delete"] }
 path "KV/metadata/+/idx/*" { capabilities = ["delete"] }
 path "KV/data/+/cvc/*" { capabilities = ["read", "update"] }
+path "KV/destroy/+/cvc/*" { capabilities = ["update"] }
 path "KV/metadata/+/cvc/*" { capabilities = ["delete"] }
 path "sys/wrapping/unwrap" { capabilities = ["update"] }
 # 3-D Secure POST redirects are stored by the egress for the ingress to serve,

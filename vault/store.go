@@ -74,12 +74,18 @@ func (s *Store) Close() {
 // cleanup hard-deletes a KV entry off the request's path (best effort: the
 // sweep removes what it misses).
 func (s *Store) cleanup(metaPath string) {
+	s.background(func(ctx context.Context) error { return s.delete(ctx, metaPath) })
+}
+
+// background runs a best-effort Vault call off the request's path, within
+// the store's timeout; Close waits for it.
+func (s *Store) background(f func(context.Context) error) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.Timeout))
 		defer cancel()
-		_ = s.delete(ctx, metaPath)
+		_ = f(ctx)
 	}()
 }
 
