@@ -22,7 +22,7 @@ func init() {
 	}
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault-init",
-		Usage: "[--address <url>] [--token-file <file>] [--kv-mount <path>] [--transit-mount <path>] [--index-hmac-in-process]",
+		Usage: "[--address <url>] [--token-file <file>] [--kv-mount <path>] [--transit-mount <path>] [--index-hmac-in-process] [--audit-file <path>]",
 		Short: "Prepares Vault for cardproxy (mounts, keys, policies); safe to re-run",
 		Long: `
 Creates, if missing, the KV v2 mount for token records, the Transit mount with
@@ -35,6 +35,7 @@ to manage mounts and policies, from $VAULT_TOKEN or --token-file (never a flag
 value: command lines are visible to other users).`,
 		CobraFunc: func(cmd *cobra.Command) {
 			vaultFlags(cmd)
+			cmd.Flags().String("audit-file", "", "also enable Vault's file audit device, writing to this path on the Vault server")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdVaultInit)
 		},
 	})
@@ -51,6 +52,28 @@ gone (PCI DSS 3.2.1). Run it from cron or a systemd timer.`,
 			vaultFlags(cmd)
 			cmd.Flags().String("tenant", DefaultTenant, "tenant to sweep")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdVaultSweep)
+		},
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "vault-rotate",
+		Usage: "[--address <url>] [--token-file <file>] [--kv-mount <path>] [--transit-mount <path>] [--index] [--batch <n>]",
+		Short: "Rotates cardproxy's Transit keys and rewraps every stored card record",
+		Long: `
+Rotates the PAN key, rewraps every tenant's token records to the new version
+(Transit rewrap, in batches, with progress; cards never leave Vault), checks
+that none is left on an older version and retires the older versions
+(min_decryption_version): every token still detokenizes, a copy of a record
+sealed before no longer opens. Rotates the CVC key and retires its versions
+but the one just replaced (CVCs written minutes before still open). With
+--index it also rotates the dedupe index key: dedupe then starts over (a card
+tokenized before gets a new token the next time; both tokens work). Needs a
+token allowed to list, rewrap and configure keys (the vault-init token). Safe
+to run while cardproxy serves.`,
+		CobraFunc: func(cmd *cobra.Command) {
+			vaultFlags(cmd)
+			cmd.Flags().Bool("index", false, "also rotate the dedupe index key (dedupe starts over)")
+			cmd.Flags().Int("batch", 100, "records rewrapped per Vault call")
+			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdVaultRotate)
 		},
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
@@ -93,6 +116,12 @@ func cmdVaultInit(fl caddycmd.Flags) (int, error) {
 	c := s.Config()
 	fmt.Printf("vault ready for cardproxy: kv v2 at %s/, transit at %s/ (keys %s, %s, %s), policies %s and %s\n",
 		c.KVMount, c.TransitMount, c.PANKey, c.IndexKey, c.CVCKey, vault.PolicyTokenize, vault.PolicyDetokenize)
+	if path := fl.String("audit-file"); path != "" {
+		if err := s.EnableFileAudit(ctx, path); err != nil {
+			return exitFailed, err
+		}
+		fmt.Printf("vault file audit device \"cardproxy\" writes to %s (on the Vault server)\n", path)
+	}
 	return 0, nil
 }
 
@@ -108,6 +137,29 @@ func cmdVaultSweep(fl caddycmd.Flags) (int, error) {
 		return 1, err
 	}
 	fmt.Printf("swept tenant %s: %d tokens, %d index entries, %d cvc entries removed\n", fl.String("tenant"), res.Tokens, res.Index, res.CVCs)
+	return 0, nil
+}
+
+func cmdVaultRotate(fl caddycmd.Flags) (int, error) {
+	s, err := storeFromFlags(fl, true)
+	if err != nil {
+		return exitFailed, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
+	defer cancel()
+	start := time.Now()
+	res, err := s.Rotate(ctx, vault.RotateOptions{Index: fl.Bool("index"), Batch: fl.Int("batch"), Progress: func(line string) {
+		fmt.Printf("%6.1fs  %s\n", time.Since(start).Seconds(), line)
+	}})
+	if err != nil {
+		return exitFailed, err
+	}
+	fmt.Printf("rotated in %s: %d tenants, %d records, %d rewrapped; pan key v%d, cvc key v%d",
+		time.Since(start).Round(time.Millisecond), res.Tenants, res.Records, res.Rewrapped, res.PANVersion, res.CVCVersion)
+	if res.IndexVersion > 0 {
+		fmt.Printf(", index key v%d (dedupe starts over)", res.IndexVersion)
+	}
+	fmt.Println()
 	return 0, nil
 }
 

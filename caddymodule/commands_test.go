@@ -39,6 +39,8 @@ func runCommand(t *testing.T, name string, args ...string) (int, string, error) 
 		code, err = cmdVaultSweep(caddycmd.Flags{FlagSet: cmd.Flags()})
 	case "vault-policy":
 		code, err = cmdVaultPolicy(caddycmd.Flags{FlagSet: cmd.Flags()})
+	case "vault-rotate":
+		code, err = cmdVaultRotate(caddycmd.Flags{FlagSet: cmd.Flags()})
 	}
 	w.Close()
 	os.Stdout = stdout
@@ -59,9 +61,10 @@ func TestVaultCommands(t *testing.T) {
 	t.Setenv("VAULT_TOKEN", "")
 	args := []string{"--address", v.Addr, "--token-file", tokenFile, "--kv-mount", "cp-kv", "--transit-mount", "cp-transit"}
 
-	// vault-init twice: idempotent.
+	// vault-init twice: idempotent (the audit device too).
+	auditLog := t.TempDir() + "/vault-audit.log"
 	for i := 0; i < 2; i++ {
-		code, out, err := runCommand(t, "vault-init", args...)
+		code, out, err := runCommand(t, "vault-init", append(args, "--audit-file", auditLog)...)
 		if err != nil || code != 0 || !strings.Contains(out, "kv v2 at cp-kv/") {
 			t.Fatalf("vault-init run %d: %d %v %q", i+1, code, err, out)
 		}
@@ -73,7 +76,14 @@ func TestVaultCommands(t *testing.T) {
 	if _, err := s.Tokenize(t.Context(), "shop", token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}}); err != nil {
 		t.Fatalf("store after vault-init: %v", err)
 	}
-	code, out, err := runCommand(t, "vault-sweep", append(args, "--tenant", "shop")...)
+	if b, err := os.ReadFile(auditLog); err != nil || !strings.Contains(string(b), "cp-transit/encrypt/pan") {
+		t.Fatalf("Vault's audit log does not show cardproxy's calls: %v", err)
+	}
+	code, out, err := runCommand(t, "vault-rotate", args...)
+	if err != nil || code != 0 || !strings.Contains(out, "1 tenants, 1 records, 1 rewrapped; pan key v2, cvc key v2") {
+		t.Fatalf("vault-rotate: %d %v %q", code, err, out)
+	}
+	code, out, err = runCommand(t, "vault-sweep", append(args, "--tenant", "shop")...)
 	if err != nil || code != 0 || !strings.Contains(out, "0 tokens") {
 		t.Fatalf("vault-sweep: %d %v %q", code, err, out)
 	}

@@ -99,6 +99,30 @@ path "auth/token/renew-self" { capabilities = ["update"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }
 `
 
+// EnableFileAudit enables Vault's file audit device "cardproxy" writing to
+// path (on the Vault server), unless a device of that name exists already.
+// Vault then logs every request cardproxy makes — tokens and paths, request
+// and response values HMAC'd — so its trail can be matched with cardproxy's
+// own logs.
+func (s *Store) EnableFileAudit(ctx context.Context, path string) error {
+	audits, err := s.Client().Sys().ListAuditWithContext(ctx)
+	if err != nil {
+		return unavailable("list audit devices", err)
+	}
+	if a, ok := audits["cardproxy/"]; ok {
+		if a.Type != "file" || a.Options["file_path"] != path {
+			return fmt.Errorf("vault: audit device cardproxy/ exists as %s to %q, not file to %q", a.Type, a.Options["file_path"], path)
+		}
+		return nil
+	}
+	if err := s.Client().Sys().EnableAuditWithOptionsWithContext(ctx, "cardproxy", &api.EnableAuditOptions{
+		Type: "file", Description: "cardproxy's Vault calls", Options: map[string]string{"file_path": path},
+	}); err != nil {
+		return unavailable("enable file audit device", err)
+	}
+	return nil
+}
+
 // Policy names written by Setup.
 const (
 	PolicyTokenize   = "cardproxy-tokenize"
