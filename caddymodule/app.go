@@ -67,8 +67,10 @@ type App struct {
 	names           []string // of stores: vault (shared), ingress, egress
 	ingress, egress *vault.Store
 	logger          *zap.Logger
-	// vaultState is cardproxy_vault_state{state}.
+	// vaultState is cardproxy_vault_state{identity,state}; vaultCalls
+	// cardproxy_vault_request_duration_seconds{identity,operation,result}.
 	vaultState *prometheus.GaugeVec
+	vaultCalls *prometheus.HistogramVec
 	// issuesPreserving: a card_tokenize of this config issues
 	// format-preserving tokens (set while handlers are provisioned, before
 	// any request is served; read-only after).
@@ -216,6 +218,19 @@ func (a *App) watchVault(reg prometheus.Registerer) error {
 		}
 	}
 	a.vaultState = gauge
+	calls := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "cardproxy", Name: "vault_request_duration_seconds",
+		Help: "Vault calls cardproxy made, by Vault identity, operation (a fixed set: kv_read_pan, transit_decrypt, …) " +
+			"and result (ok, not_found, forbidden, unavailable); retries, failovers and logins included.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+	}, []string{"identity", "operation", "result"})
+	if reg != nil {
+		var err error
+		if calls, err = register(reg, calls); err != nil {
+			return err
+		}
+	}
+	a.vaultCalls = calls
 	for i, store := range a.stores {
 		id := a.identity(i)
 		set := func(s vault.State) {
@@ -229,6 +244,9 @@ func (a *App) watchVault(reg prometheus.Registerer) error {
 		}
 		set(vault.StateOK)
 		idField := zap.String("identity", id)
+		store.OnCall(func(op string, d time.Duration, r vault.CallResult) {
+			calls.WithLabelValues(id, op, string(r)).Observe(d.Seconds())
+		})
 		store.OnState(func(s vault.State, err error) {
 			set(s)
 			switch s {

@@ -151,6 +151,33 @@ func TestTokenExpiresMidRun(t *testing.T) {
 	if logs.FilterMessageSnippet("vault answers again").Len() != 1 {
 		t.Error("no recovery log line")
 	}
+	// Every Vault call is in cardproxy_vault_request_duration_seconds, by
+	// operation and result; no label carries a tenant, token or path.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]uint64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "cardproxy_vault_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				if strings.Contains(l.GetValue(), app.Tenant) || strings.Contains(l.GetValue(), "cp_") || strings.Contains(l.GetValue(), "/") {
+					t.Errorf("label %s=%q", l.GetName(), l.GetValue())
+				}
+				ls = append(ls, l.GetValue())
+			}
+			seen[strings.Join(ls, " ")] += m.GetHistogram().GetSampleCount()
+		}
+	}
+	for _, want := range []string{"vault kv_read_idx ok", "vault kv_write_pan ok", "vault transit_encrypt ok", "vault transit_hmac forbidden"} {
+		if seen[want] == 0 {
+			t.Errorf("no %q calls in the metrics: %v", want, seen)
+		}
+	}
 }
 
 type vaultTokenCreate = api.TokenCreateRequest

@@ -49,7 +49,7 @@ func (s *Store) StartRenewal(ctx context.Context) (bool, error) {
 
 // renewableTTL is the token's TTL if it is renewable, else 0.
 func (s *Store) renewableTTL(ctx context.Context) (time.Duration, error) {
-	sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Auth().Token().LookupSelfWithContext(ctx) })
+	sec, err := s.call(ctx, "token_lookup", func(c *api.Client) (*api.Secret, error) { return c.Auth().Token().LookupSelfWithContext(ctx) })
 	if err != nil {
 		return 0, unavailable("token lookup", err)
 	}
@@ -73,7 +73,7 @@ func (s *Store) renewLoop(ctx context.Context, ttl time.Duration) {
 			return
 		case <-time.After(max(wait, 500*time.Millisecond)):
 		}
-		sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) {
+		sec, err := s.call(ctx, "token_renew", func(c *api.Client) (*api.Secret, error) {
 			return c.Auth().Token().RenewSelfWithContext(ctx, increment)
 		})
 		if err != nil || sec == nil || sec.Auth == nil {

@@ -16,13 +16,14 @@ import (
 
 // Store is the token vault. It is safe for concurrent use.
 type Store struct {
-	cfg   Config
-	nodes *nodes
-	creds credentials // nil: a static token, or none (agent)
-	now   func() time.Time
-	renew *renewal
-	bg    sync.WaitGroup // cleanup deletes in flight
-	cache *dedupeCache   // nil: off
+	cfg    Config
+	nodes  *nodes
+	creds  credentials // nil: a static token, or none (agent)
+	now    func() time.Time
+	renew  *renewal
+	bg     sync.WaitGroup                                 // cleanup deletes in flight
+	cache  *dedupeCache                                   // nil: off
+	onCall func(op string, d time.Duration, r CallResult) // metrics hook (metrics.go)
 	// Transit keys used in process (keys.go); idxKey nil unless
 	// IndexHMACInProcess.
 	idxKey, cvcKey *exportedKey
@@ -121,19 +122,23 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 // call runs f on a Vault node (see nodes.do), with a token from the
 // store's credentials (auth.go), getting another one and trying once more
 // when Vault says 403 (a token file rotated, a token expired).
-func (s *Store) call(ctx context.Context, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
-	return s.callMode(ctx, false, f)
+func (s *Store) call(ctx context.Context, op string, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+	return s.callMode(ctx, false, op, f)
 }
 
 // callOnce is call for a request that must not run twice (see nodes.do).
 // A 403 is retried: Vault refused it, so it did nothing.
-func (s *Store) callOnce(ctx context.Context, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
-	return s.callMode(ctx, true, f)
+func (s *Store) callOnce(ctx context.Context, op string, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+	return s.callMode(ctx, true, op, f)
 }
 
-func (s *Store) callMode(ctx context.Context, once bool, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+// callMode is call and callOnce; op names the call for the metrics hook
+// (metrics.go: a closed set of names, never a path).
+func (s *Store) callMode(ctx context.Context, once bool, op string, f func(*api.Client) (*api.Secret, error)) (*api.Secret, error) {
+	start := time.Now()
 	if s.creds != nil {
 		if err := s.creds.refresh(ctx); err != nil {
+			s.observe(op, start, err)
 			return nil, err
 		}
 	}
@@ -141,19 +146,20 @@ func (s *Store) callMode(ctx context.Context, once bool, f func(*api.Client) (*a
 	if err != nil && s.creds != nil && isForbidden(err) && s.creds.forbidden(ctx) {
 		sec, err = s.nodes.do(ctx, once, f)
 	}
+	s.observe(op, start, err)
 	return sec, err
 }
 
 func (s *Store) write(ctx context.Context, path string, data map[string]any) (*api.Secret, error) {
-	return s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().WriteWithContext(ctx, path, data) })
+	return s.call(ctx, s.opOf("write", path), func(c *api.Client) (*api.Secret, error) { return c.Logical().WriteWithContext(ctx, path, data) })
 }
 
 func (s *Store) read(ctx context.Context, path string) (*api.Secret, error) {
-	return s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().ReadWithContext(ctx, path) })
+	return s.call(ctx, s.opOf("read", path), func(c *api.Client) (*api.Secret, error) { return c.Logical().ReadWithContext(ctx, path) })
 }
 
 func (s *Store) delete(ctx context.Context, path string) error {
-	_, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().DeleteWithContext(ctx, path) })
+	_, err := s.call(ctx, s.opOf("delete", path), func(c *api.Client) (*api.Secret, error) { return c.Logical().DeleteWithContext(ctx, path) })
 	return err
 }
 

@@ -65,7 +65,7 @@ func (s *Store) Sweep(ctx context.Context, tenant string) (SweepResult, error) {
 }
 
 func (s *Store) list(ctx context.Context, path string) ([]string, error) {
-	sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().ListWithContext(ctx, path) })
+	sec, err := s.call(ctx, s.opOf("list", path), func(c *api.Client) (*api.Secret, error) { return c.Logical().ListWithContext(ctx, path) })
 	if err != nil {
 		return nil, unavailable("list", err)
 	}

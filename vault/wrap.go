@@ -34,7 +34,7 @@ func (s *Store) wrap(ctx context.Context, op string, data map[string]any, ttl ti
 	want := wrapTTLSeconds(ttl)
 	hdr := http.Header{}
 	hdr.Set("X-Vault-Wrap-TTL", strconv.FormatInt(want, 10)+"s")
-	sec, err := s.call(ctx, func(c *api.Client) (*api.Secret, error) {
+	sec, err := s.call(ctx, "wrap", func(c *api.Client) (*api.Secret, error) {
 		return c.Logical().WriteWithRequest(ctx, api.NewLogicalWriteRequest("sys/wrapping/wrap", data, hdr))
 	})
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *Store) unwrap(ctx context.Context, op, token string) (map[string]any, e
 		return nil, ErrNotFound
 	}
 	// An unwrap uses the wrapping token up: never sent twice.
-	sec, err := s.callOnce(ctx, func(c *api.Client) (*api.Secret, error) { return c.Logical().UnwrapWithContext(ctx, token) })
+	sec, err := s.callOnce(ctx, "unwrap", func(c *api.Client) (*api.Secret, error) { return c.Logical().UnwrapWithContext(ctx, token) })
 	if err != nil {
 		if isBadRequest(err) || lostUnwrapRace(err) {
 			// "wrapping token is not valid or does not exist": used or expired.
