@@ -75,6 +75,13 @@ export VAULT_ADDR="http://127.0.0.1:$VAULT_PORT" CARDPROXY_VAULT_TOKEN_FILE="$de
 export CARDPROXY_PORT="$PORT" CARDPROXY_EGRESS_PORT="$EGRESS_PORT" CARDPROXY_APP="127.0.0.1:$APP_PORT"
 export CARDPROXY_PUBLIC_URL="http://127.0.0.1:$PORT" CARDPROXY_PSP_URL="https://127.0.0.1:$PSP_PORT"
 export CARDPROXY_PSP_CA="$demo/pspsim-ca.pem" MSP_API_KEY="$psp_key"
+if (( check )); then
+	# The example config as operators check theirs (it provisions every
+	# module, auto_setup included, against this Vault).
+	"$demo/cardproxy" validate --config Caddyfile.example --adapter caddyfile >"$demo/validate.log" 2>&1 ||
+		{ echo "demo check: FAILED — cardproxy validate --config Caddyfile.example:"; tail -5 "$demo/validate.log"; exit 1; }
+	echo "demo check: cardproxy validate --config Caddyfile.example: valid"
+fi
 "$demo/cardproxy" run --config Caddyfile.example --adapter caddyfile >"$demo/cardproxy.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$PORT/" cardproxy "$demo/cardproxy.log"
