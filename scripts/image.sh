@@ -83,7 +83,7 @@ else
 	mnt_ctr="$(ba from "$image")"
 	mnt="$(ba mount "$mnt_ctr")"
 	mkdir -p "$mnt/work"
-	run() { env -i VAULT_TOKEN="$token" XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config HOME=/tmp chroot --userspec=65534:65534 "$mnt" /cardproxy "$@"; }
+	run() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin VAULT_TOKEN="$token" XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config HOME=/tmp chroot --userspec=65534:65534 "$mnt" /cardproxy "$@"; }
 	cfgdir="$mnt/work"
 fi
 out="$(run version)"
