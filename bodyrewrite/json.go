@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unsafe"
 )
 
 // ScanJSON returns every string, number and literal leaf of a JSON document,
-// and every object and array (Kind Object) with its whole byte range.
+// and every object and array (Kind Object) with its whole byte range. Values
+// may share memory with body, which must not change while they are in use.
 // The document is validated first: truncated or otherwise invalid JSON is an
 // error, never a partial scan.
 func ScanJSON(body []byte, lim Limits) ([]Field, error) {
@@ -191,7 +193,12 @@ func unquote(raw []byte) (string, error) {
 		}
 	}
 	if simple {
-		return string(raw[1 : len(raw)-1]), nil
+		// The value shares the body's memory (no copy of a large value): the
+		// body is never modified in place (Apply writes a new one).
+		if len(raw) == 2 {
+			return "", nil
+		}
+		return unsafe.String(&raw[1], len(raw)-2), nil
 	}
 	var v string
 	if err := json.Unmarshal(raw, &v); err != nil {

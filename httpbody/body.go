@@ -118,7 +118,25 @@ func Read(r *http.Request, limit int64) ([]byte, *refusal.Error) {
 	if r.ContentLength > limit {
 		return nil, TooLarge(limit)
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	var b []byte
+	var err error
+	if r.ContentLength > 0 {
+		// The length is known: one buffer of that size, not io.ReadAll's
+		// doubling (at 64 concurrent 1 MiB uploads, ~1 MiB less each).
+		b = make([]byte, r.ContentLength)
+		var n int
+		n, err = io.ReadFull(body, b)
+		b = b[:n]
+		if err == nil {
+			var extra [1]byte
+			if k, _ := body.Read(extra[:]); k > 0 {
+				err = errors.New("body longer than its Content-Length")
+			}
+		}
+	} else {
+		b, err = io.ReadAll(body)
+	}
 	_ = r.Body.Close()
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -17,6 +17,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime/pprof"
 	"strconv"
@@ -39,7 +41,19 @@ func main() {
 	flag.IntVar(&o.Cards, "cards", 100, "cards in the repeat pool")
 	flag.DurationVar(&bench.DedupeCache, "dedupe-cache", 0, "the vault dedupe_cache of the cardproxy under test (0: off)")
 	flag.BoolVar(&bench.IndexHMACInProcess, "index-hmac-in-process", false, "the vault option index_hmac_in_process of the cardproxy under test")
+	rss := flag.Bool("rss", false, "instead: peak memory of a separate cardproxy process under -rss-clients concurrent uploads of -rss-size bytes")
+	var ro bench.RSSOptions
+	flag.StringVar(&ro.Bin, "rss-bin", "", "the cardproxy binary for -rss (default: go build ./cmd/cardproxy)")
+	flag.IntVar(&ro.Clients, "rss-clients", 64, "concurrent uploads for -rss")
+	flag.IntVar(&ro.Size, "rss-size", 1<<20-1024, "upload size in bytes for -rss (card_tokenize's max_body is 1 MiB)")
+	flag.IntVar(&ro.PerClient, "rss-uploads", 4, "uploads per client for -rss")
 	flag.Parse()
+	if *rss {
+		if err := runRSS(ro); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if *list {
 		for _, s := range bench.Scenarios() {
 			fmt.Printf("%-16s %s\n", s.Name, s.Kind)
@@ -103,4 +117,27 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "cardbench:", err)
 	os.Exit(1)
+}
+
+// runRSS builds cardproxy unless given, and measures its peak memory.
+func runRSS(o bench.RSSOptions) error {
+	if o.Bin == "" {
+		dir, err := os.MkdirTemp("", "cardbench-bin-*")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		o.Bin = filepath.Join(dir, "cardproxy")
+		build := exec.Command("go", "build", "-o", o.Bin, "./cmd/cardproxy")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building cardproxy: %w", err)
+		}
+	}
+	rs, err := bench.MeasureRSS(o)
+	if err != nil {
+		return err
+	}
+	bench.PrintRSS(os.Stdout, o, rs)
+	return nil
 }

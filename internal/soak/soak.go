@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/cardproxy/cardproxy/caddymodule"
+	"github.com/cardproxy/cardproxy/internal/procstat"
 	"github.com/cardproxy/cardproxy/internal/testcaddy"
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
 )
@@ -196,23 +198,7 @@ type Sample struct {
 }
 
 func sample(vaultPid int) Sample {
-	return Sample{vmRSS("/proc/self/status"), vmRSS(fmt.Sprintf("/proc/%d/status", vaultPid)), runtime.NumGoroutine()}
-}
-
-func vmRSS(path string) int64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var kb int64
-		if n, _ := fmt.Sscanf(sc.Text(), "VmRSS: %d kB", &kb); n == 1 {
-			return kb
-		}
-	}
-	return -1
+	return Sample{procstat.KiB("self", "VmRSS"), procstat.KiB(strconv.Itoa(vaultPid), "VmRSS"), runtime.NumGoroutine()}
 }
 
 var digitRun = regexp.MustCompile(`[0-9]{12,19}`)

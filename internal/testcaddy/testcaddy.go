@@ -48,3 +48,16 @@ func FreePort(t testing.TB) int {
 	}
 	return p
 }
+
+// Global is the global options block of a test or benchmark Caddyfile: no
+// admin API, no autosave, plain HTTP, and the cardproxy app on the Vault at
+// vaultAddr with the token expression token (a placeholder such as
+// {env.X}); extra lines go into the cardproxy block.
+func Global(vaultAddr, token string, extra ...string) string {
+	s := "{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tcardproxy {\n\t\tvault {\n\t\t\taddress " + vaultAddr +
+		"\n\t\t\ttoken " + token + "\n\t\t}\n"
+	for _, e := range extra {
+		s += "\t\t" + e + "\n"
+	}
+	return s + "\t}\n}\n"
+}
