@@ -67,6 +67,7 @@ type App struct {
 	names           []string // of stores: vault (shared), ingress, egress
 	ingress, egress *vault.Store
 	logger          *zap.Logger
+	ctx             caddy.Context // for Start's look at the HTTP servers
 	// vaultState is cardproxy_vault_state{identity,state}; vaultCalls
 	// cardproxy_vault_request_duration_seconds{identity,operation,result}.
 	vaultState *prometheus.GaugeVec
@@ -98,7 +99,7 @@ const DefaultTenant = "default"
 
 // Provision resolves placeholders and builds the Vault client.
 func (a *App) Provision(ctx caddy.Context) error {
-	a.logger = ctx.Logger()
+	a.ctx, a.logger = ctx, ctx.Logger()
 	if err := a.checkAdmin(ctx); err != nil {
 		return err
 	}
@@ -177,6 +178,9 @@ func (a *App) Validate() error {
 // loudly but does not stop Caddy: handlers fail closed (503) per request until
 // it is back.
 func (a *App) Start() error {
+	if err := checkKeyHeaders(a.ctx); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := a.stores[0].Health(ctx); err != nil {
