@@ -50,15 +50,16 @@ func (c *Config) Exchange(ctx context.Context, dz Detokenizer, tenant string, p 
 	claims := make([]token.CVCClaim, 0, len(p.cvcs))
 	var cvcErr *refusal.Error
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if len(p.cvcs) == 0 {
-			return
-		}
-		cvcErr = lookupAll(p.cvcs, "cvc", "CVC token", &cvcAudit, func(tok string) (token.CVCClaim, error) {
-			return dz.ReadCVC(ctx, tenant, tok)
-		}, func(_ string, cl token.CVCClaim) { claims = append(claims, cl) })
-	}()
+	if len(p.cvcs) == 0 {
+		close(done) // a card alone spawns nothing
+	} else {
+		go func() {
+			defer close(done)
+			cvcErr = lookupAll(p.cvcs, "cvc", "CVC token", &cvcAudit, func(tok string) (token.CVCClaim, error) {
+				return dz.ReadCVC(ctx, tenant, tok)
+			}, func(_ string, cl token.CVCClaim) { claims = append(claims, cl) })
+		}()
+	}
 	cardErr := lookupAll(p.cards, "pan", "card token", &cardAudit, func(tok string) (card.Card, error) {
 		return dz.Detokenize(ctx, tenant, tok)
 	}, func(tok string, cd card.Card) { s.cards[tok], s.PANs = cd, append(s.PANs, cd.PAN) })
