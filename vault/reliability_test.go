@@ -262,7 +262,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		if i%2 == 0 {
 			addr = dead + "," + srv.Addr
 		}
-		s, err := New(Config{Address: addr, Token: sec.Auth.ClientToken, Timeout: Duration(50 * time.Millisecond)})
+		s, err := New(Config{Address: addr, Token: sec.Auth.ClientToken, Timeout: Duration(150 * time.Millisecond)}) // a dead node costs its timeout; the live one must answer within it, also under load
 		if err != nil {
 			t.Fatal(err)
 		}
