@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/internal/testcaddy"
 	"github.com/cardproxy/cardproxy/pspsim"
 	"github.com/cardproxy/cardproxy/token"
 	"github.com/cardproxy/cardproxy/vault"
@@ -31,20 +30,7 @@ const simKey = "sim-api-key-0123456789"
 // tlsServer starts h over HTTPS with a fresh CA and returns it with the CA
 // file cardproxy trusts.
 func tlsServer(t *testing.T, h http.Handler) (*httptest.Server, string) {
-	t.Helper()
-	caPEM, cfg, err := pspsim.NewTLS("127.0.0.1", "localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewUnstartedServer(h)
-	s.TLS = cfg
-	s.StartTLS()
-	t.Cleanup(s.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return s, ca
+	return testcaddy.TLSServer(t, h)
 }
 
 func startSim(t *testing.T) (*pspsim.Sim, *httptest.Server, string) {

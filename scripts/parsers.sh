@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # scripts/parsers.sh — install the request parsers difftest/ runs behind
 # cardproxy: PHP (php-cli), Werkzeug and Django (Debian python3 packages),
-# Node with express + busboy (npm ci from the committed package-lock.json).
+# Node with express + busboy (npm ci from the committed package-lock.json);
+# and the PSPs' official Node SDKs sdktest/ runs through the egress (npm ci
+# there too).
 #
 # Only what is missing is installed: apt-get (as root) for missing commands or
-# Python modules, then `npm ci` in difftest/apps/node when node_modules is
-# missing or older than package-lock.json. Without root, it says what to do;
-# the difftest tests then fail with the same hint (they never skip).
+# Python modules, then `npm ci` in difftest/apps/node and sdktest/ when
+# node_modules is missing or older than package-lock.json. Without root, it
+# says what to do; the difftest and sdktest tests then fail with the same hint
+# (they never skip). A failed `npm ci` fails this script (and scripts/test.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${DIFFTEST_PYTHON:-/usr/bin/python3}"
@@ -30,10 +33,12 @@ if ((${#missing[@]})); then
 	fi
 fi
 
-node_dir="$here/difftest/apps/node"
 if command -v npm >/dev/null 2>&1; then
-	if [[ ! -d "$node_dir/node_modules" || "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]]; then
-		log "npm ci in difftest/apps/node…"
-		(cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-	fi
+	for node_dir in difftest/apps/node sdktest; do
+		dir="$here/$node_dir"
+		if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+			log "npm ci in $node_dir…"
+			(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		fi
+	done
 fi
