@@ -237,6 +237,12 @@ func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string
 	d.logger.Warn("egress request refused", zap.String("code", string(e.Code)), zap.Int("status", e.Status()),
 		zap.String("reason", card.Redact(e.Message)), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
 		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("cause", maskErr(e.Cause)))
+	if d.Preset == "stripe" {
+		// Stripe's SDKs retry 5xx answers by themselves; a retry of a
+		// refused payment cannot succeed once its CVC is used (and a
+		// refusal before that is the app's to retry, not the SDK's).
+		w.Header().Set("Stripe-Should-Retry", "false")
+	}
 	return e.Write(w)
 }
 

@@ -339,3 +339,19 @@ func TestEgressRefusals(t *testing.T) {
 		t.Fatalf("PSP received %d requests, want 1 with the CVC", len(got))
 	}
 }
+
+// With preset stripe a refusal tells Stripe's SDKs not to retry it (they
+// retry 5xx by themselves; the CVC may be used up by then).
+func TestEgressStripeNoRetry(t *testing.T) {
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	for preset, want := range map[string]string{"stripe": "false", "multisafepay": ""} {
+		e := newEgress(t, s.URL, ca, func(d *Detokenize) { d.Preset = preset })
+		r := httptest.NewRequest(http.MethodPost, "/v1/payment_intents", strings.NewReader("payment_method_data[card][number]=cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := e.do(t, r)
+		if w.Code != 400 || w.Header().Get("Stripe-Should-Retry") != want {
+			t.Errorf("%s: %d, Stripe-Should-Retry %q", preset, w.Code, w.Header().Get("Stripe-Should-Retry"))
+		}
+	}
+}
