@@ -31,11 +31,11 @@ func (d *Detokenize) answer(w http.ResponseWriter, r *http.Request, resp *http.R
 	h.Del("Content-Length")
 	mk := d.core.NewMasker(sent)
 	if rerr := mk.Headers(h); rerr != nil {
-		return d.withhold(w, reqID, rerr)
+		return d.withhold(w, r, rerr)
 	}
 	body, gunzipped, rerr := d.readAnswer(resp)
 	if rerr != nil {
-		return d.withhold(w, reqID, rerr)
+		return d.withhold(w, r, rerr)
 	}
 	if gunzipped {
 		h.Del("Content-Encoding") // the answer is passed on decoded
@@ -43,7 +43,7 @@ func (d *Detokenize) answer(w http.ResponseWriter, r *http.Request, resp *http.R
 
 	ans, rerr := mk.Answer(body, httpbody.MediaKind(httpbody.Essence(resp.Header.Get("Content-Type"))), d.RelayURL != "")
 	if rerr != nil {
-		return d.withhold(w, reqID, rerr)
+		return d.withhold(w, r, rerr)
 	}
 	links := make([]string, len(ans.Relays))
 	base := strings.TrimRight(d.RelayURL, "/") + "/"
@@ -54,11 +54,11 @@ func (d *Detokenize) answer(w http.ResponseWriter, r *http.Request, resp *http.R
 			continue
 		}
 		links[i] = base + id
-		d.logger.Info("3-D Secure POST redirect relayed", zap.String("relay", id), zap.String("tenant", d.tenant), zap.String("request_id", reqID))
+		d.audit.event(r, evRelayStore, "3-D Secure POST redirect relayed", zap.String("relay", id), zap.String("upstream", d.upstream.Host))
 	}
 	out, rerr := ans.Bytes(links)
 	if rerr != nil {
-		return d.withhold(w, reqID, rerr)
+		return d.withhold(w, r, rerr)
 	}
 	if mk.Masked > 0 {
 		d.metrics.masked.Add(float64(mk.Masked))
@@ -101,9 +101,10 @@ func (d *Detokenize) readAnswer(resp *http.Response) (body []byte, gunzipped boo
 }
 
 // withhold answers 502 instead of a PSP answer cardproxy could not make safe.
-func (d *Detokenize) withhold(w http.ResponseWriter, reqID string, rerr *refusal.Error) error {
+func (d *Detokenize) withhold(w http.ResponseWriter, r *http.Request, rerr *refusal.Error) error {
 	d.metrics.requests.WithLabelValues(string(rerr.Code)).Inc()
-	d.logger.Error("PSP answer withheld", zap.String("code", string(rerr.Code)), zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID))
+	d.audit.failed(r, evRefuse, "PSP answer withheld", zap.String("code", string(rerr.Code)), zap.Int("status", rerr.Status()),
+		zap.String("route", r.URL.Path), zap.String("upstream", d.upstream.Host))
 	for k := range w.Header() {
 		w.Header().Del(k)
 	}

@@ -207,6 +207,16 @@ func (a *App) Stop() error {
 // identity names the i-th store: "vault" (shared), "ingress" or "egress".
 func (a *App) identity(i int) string { return a.names[i] }
 
+// identityOf names the Vault identity a store runs as (for the audit trail).
+func (a *App) identityOf(s *vault.Store) string {
+	for i, st := range a.stores {
+		if st == s {
+			return a.names[i]
+		}
+	}
+	return ""
+}
+
 // watchVault logs every change of the Vault state once (not once per
 // request) and exposes it as cardproxy_vault_state{identity,state} (1 for
 // the current state of each identity: vault, ingress, egress).

@@ -88,6 +88,7 @@ type Detokenize struct {
 	client   *http.Client
 	apiKey   string
 	logger   *zap.Logger
+	audit    auditor
 	metrics  *egressMetrics
 }
 
@@ -105,7 +106,11 @@ func (d *Detokenize) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	return d.setup(app, ctx.Logger(), ctx.GetMetricsRegistry())
+	if err := d.setup(app, ctx.Logger(), ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
+	d.audit.log = auditLogger(ctx)
+	return nil
 }
 
 func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
@@ -113,6 +118,7 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 	d.store = app.EgressStore()
 	d.relays = app.EgressStore()
 	d.tenant = app.tenant(d.Tenant)
+	d.audit = newAuditor(logger, "egress", d.tenant, app.identityOf(app.EgressStore()))
 	if d.MaxBody == 0 {
 		d.MaxBody = DefaultMaxBody
 	}
@@ -203,7 +209,7 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	if rerr == nil && !plan.Empty() {
 		var audit []egress.Lookup
 		sent, audit, rerr = d.core.Exchange(r.Context(), d.store, d.tenant, plan) // → Vault
-		d.logAudit(r, reqID, audit)
+		d.logAudit(r, audit)
 		if rerr == nil {
 			body, rerr = d.core.Apply(plan, sent) // → card data in the body
 		}
@@ -234,9 +240,9 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 
 func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *refusal.Error) error {
 	d.metrics.requests.WithLabelValues(string(e.Code)).Inc()
-	d.logger.Warn("egress request refused", zap.String("code", string(e.Code)), zap.Int("status", e.Status()),
-		zap.String("reason", card.Redact(e.Message)), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
-		zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("cause", maskErr(e.Cause)))
+	d.audit.failed(r, evRefuse, "egress request refused", zap.String("code", string(e.Code)), zap.Int("status", e.Status()),
+		zap.String("reason", card.Redact(e.Message)), zap.String("route", r.URL.Path),
+		zap.String("upstream", d.upstream.Host), zap.String("cause", maskErr(e.Cause)))
 	if d.Preset == "stripe" {
 		// Stripe's SDKs retry 5xx answers by themselves; a retry of a
 		// refused payment cannot succeed once its CVC is used (and a
@@ -246,16 +252,21 @@ func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string
 	return e.Write(w)
 }
 
-func (d *Detokenize) logAudit(r *http.Request, reqID string, audit []egress.Lookup) {
+// logAudit writes one audit event per token looked up: detokenize (a card)
+// or cvc_use (a CVC used up), with its result.
+func (d *Detokenize) logAudit(r *http.Request, audit []egress.Lookup) {
 	for _, a := range audit {
 		d.metrics.detokenized.WithLabelValues(a.Kind, a.Result).Inc()
-		fields := []zap.Field{zap.String("event", "detokenize"), zap.String("kind", a.Kind), zap.String("token", a.Token),
-			zap.String("result", a.Result), zap.String("tenant", d.tenant), zap.String("route", r.URL.Path),
-			zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID), zap.String("remote", r.RemoteAddr)}
+		ev := evDetokenize
+		if a.Kind == "cvc" {
+			ev = evCVCUse
+		}
+		fields := []zap.Field{zap.String("kind", a.Kind), zap.String("token", a.Token), zap.String("result", a.Result),
+			zap.String("route", r.URL.Path), zap.String("upstream", d.upstream.Host)}
 		if a.Result == "ok" {
-			d.logger.Info("detokenized", fields...)
+			d.audit.event(r, ev, "detokenized", fields...)
 		} else {
-			d.logger.Warn("detokenize refused", fields...)
+			d.audit.failed(r, ev, "detokenize refused", fields...)
 		}
 	}
 }

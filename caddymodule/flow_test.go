@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/msp"
 	"github.com/cardproxy/cardproxy/vault"
 	"github.com/hashicorp/vault/api"
@@ -211,6 +213,9 @@ func paymentFlow(t *testing.T, identities string) {
 	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
 	t.Setenv("CARDPROXY_TEST_PSP_KEY", simKey)
 	global := strings.Replace(globalOptions(vaultSrv(t).Addr, tn, ""), "\t\ttenant ", "\t\t"+identities+"\t\ttenant ", 1)
+	// The audit trail on its own: every event of the flow goes to this file.
+	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	global = strings.Replace(global, "\tadmin off\n", "\tadmin off\n\tlog audit {\n\t\tinclude cardproxy.audit\n\t\toutput file "+auditLog+"\n\t\tformat json\n\t}\n", 1)
 	runCaddy(t, global+fmt.Sprintf(`
 # Ingress: the shop's public site.
 http://%s {
@@ -381,6 +386,47 @@ http://%s {
 	readAll(t, resp)
 	if resp.StatusCode != 404 {
 		t.Fatalf("relay link reused: %d", resp.StatusCode)
+	}
+	checkAuditTrail(t, auditLog, identities != "")
+}
+
+// checkAuditTrail reads the flow's audit log: one event of every kind, each
+// with its core fields and the Vault identity its side used, and no card
+// data anywhere in it (the flow's card numbers in any grouping or escape,
+// or its CVC).
+func checkAuditTrail(t *testing.T, path string, ownIdentities bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.ContainsLoose(string(b), card.OneOf("4761340000000019", "4012001037461114")) || strings.Contains(string(b), `"123"`) {
+		t.Error("card data in the audit trail")
+	}
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit line is not JSON: %v", err)
+		}
+		name, _ := ev["event"].(string)
+		seen[name]++
+		if ev["logger"] != "cardproxy.audit" || ev["request_id"] == "" || ev["remote"] == "" || ev["tenant"] == "" {
+			t.Errorf("audit event %s lacks its core fields: %v", name, ev)
+		}
+		want := map[string]string{"ingress": "ingress", "relay": "ingress", "egress": "egress"}[fmt.Sprint(ev["side"])]
+		if !ownIdentities {
+			want = "vault"
+		}
+		if ev["vault_identity"] != want {
+			t.Errorf("audit event %s (%s side) ran as Vault identity %v, want %s", name, ev["side"], ev["vault_identity"], want)
+		}
+	}
+	t.Logf("audit trail: %v; first event: %s", seen, strings.SplitN(string(b), "\n", 2)[0])
+	for _, ev := range []string{evTokenize, evDetokenize, evCVCUse, evRelayStore, evRelayServe, evRefuse} {
+		if seen[ev] == 0 {
+			t.Errorf("no %s event in the audit trail (%v)", ev, seen)
+		}
 	}
 }
 

@@ -32,6 +32,7 @@ type ThreeDSRelay struct {
 	store  relay.Store
 	tenant string
 	logger *zap.Logger
+	audit  auditor
 }
 
 // CaddyModule returns the Caddy module information.
@@ -49,6 +50,8 @@ func (h *ThreeDSRelay) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.store, h.logger, h.tenant = app.IngressStore(), ctx.Logger(), app.tenant(h.Tenant)
+	h.audit = newAuditor(h.logger, "relay", h.tenant, app.identityOf(app.IngressStore()))
+	h.audit.log = auditLogger(ctx)
 	return nil
 }
 
@@ -83,7 +86,7 @@ func (h *ThreeDSRelay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddy
 		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, vault.ErrExpired) {
 			status, msg = http.StatusServiceUnavailable, "The payment service is temporarily unavailable. Please try again in a moment."
 		}
-		h.logger.Warn("3-D Secure relay refused", zap.String("relay", card.Redact(id)), zap.String("result", egress.ResultOf(err)), zap.String("tenant", h.tenant))
+		h.audit.failed(r, evRefuse, "3-D Secure relay refused", zap.String("relay", card.Redact(id)), zap.String("result", egress.ResultOf(err)))
 		hdr.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		_, werr := w.Write([]byte(msg + "\n"))
@@ -94,7 +97,7 @@ func (h *ThreeDSRelay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddy
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	h.logger.Info("3-D Secure relay served", zap.String("relay", id), zap.String("tenant", h.tenant), zap.Bool("psp_html", rel.HTML != ""))
+	h.audit.event(r, evRelayServe, "3-D Secure relay served", zap.String("relay", id), zap.Bool("psp_html", rel.HTML != ""))
 	return relay.Page(w, rel)
 }
 

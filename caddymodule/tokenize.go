@@ -79,6 +79,7 @@ type Tokenize struct {
 	store   ingress.Tokenizer
 	tenant  string
 	logger  *zap.Logger
+	audit   auditor
 	metrics *metrics
 }
 
@@ -99,13 +100,18 @@ func (t *Tokenize) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	return t.setup(app, ctx.Logger(), ctx.GetMetricsRegistry())
+	if err := t.setup(app, ctx.Logger(), ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
+	t.audit.log = auditLogger(ctx)
+	return nil
 }
 
 func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer) error {
 	t.logger = logger
 	t.store = app.IngressStore()
 	t.tenant = app.tenant(t.Tenant)
+	t.audit = newAuditor(logger, "ingress", t.tenant, app.identityOf(app.IngressStore()))
 	format, err := token.ParseFormat(t.Format)
 	if err != nil {
 		return fmt.Errorf("card_tokenize: %w", err)
@@ -200,8 +206,8 @@ func (t *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	t.metrics.requests.WithLabelValues("tokenized").Inc()
 	t.metrics.tokens.WithLabelValues("pan").Add(float64(len(toks.Cards)))
 	t.metrics.tokens.WithLabelValues("cvc").Add(float64(len(toks.CVCs)))
-	t.logger.Info("tokenized request",
-		zap.String("tenant", t.tenant), zap.String("method", card.Redact(r.Method)), zap.String("uri", logURI(r)),
+	t.audit.event(r, evTokenize, "tokenized request",
+		zap.String("method", card.Redact(r.Method)), zap.String("uri", logURI(r)),
 		zap.Int("cards", len(toks.Cards)), zap.Int("cvcs", len(toks.CVCs)),
 		zap.Strings("tokens", toks.All()), zap.Strings("fields", req.Plan.FieldNames()),
 		zap.Int("reused", toks.Reused()), zap.Duration("vault_time", vaultTime))
@@ -212,9 +218,9 @@ func (t *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 // here, not returned to Caddy's handle_errors: see the README (Refusals).
 func (t *Tokenize) refuse(w http.ResponseWriter, r *http.Request, rerr *refusal.Error) error {
 	t.metrics.requests.WithLabelValues(string(rerr.Code)).Inc()
-	t.logger.Warn("card request refused",
+	t.audit.failed(r, evRefuse, "card request refused",
 		zap.String("code", string(rerr.Code)), zap.Int("status", rerr.Status()),
-		zap.String("reason", card.Redact(rerr.Message)), zap.String("tenant", t.tenant),
+		zap.String("reason", card.Redact(rerr.Message)),
 		zap.String("method", card.Redact(r.Method)), zap.String("uri", logURI(r)),
 		zap.String("cause", maskErr(rerr.Cause)))
 	return rerr.Write(w)
