@@ -174,6 +174,7 @@ func (d *Detokenize) setup(app *App, logger *zap.Logger, reg prometheus.Register
 			ExpiryMonth: d.ExpiryMonth, ExpiryYear: d.ExpiryYear, Holder: d.Holder}), nil),
 		Preset:     preset,
 		Preserving: app.preservingTokens,
+		Upstream:   d.upstream.Host,
 	}
 	if d.RelayURL != "" {
 		ru, err := url.Parse(d.RelayURL)

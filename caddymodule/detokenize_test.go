@@ -355,3 +355,42 @@ func TestEgressStripeNoRetry(t *testing.T) {
 		}
 	}
 }
+
+// A PAN token bound (bind_upstream) to another PSP is refused by this
+// egress: 403 token_wrong_upstream, nothing sent, the refusal audited; one
+// bound to this egress's upstream goes through.
+func TestEgressTokenBoundElsewhere(t *testing.T) {
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	ctx := context.Background()
+	issue := func(host string) string {
+		p, err := token.NewPurpose([]string{host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks, err := e.store.TokenizeFor(ctx, e.tn, token.FormatOpaque, p, []card.Card{{PAN: "4111111111111111", Expiry: "12/30"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return toks[0].Token
+	}
+	post := func(tok string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/v1/json/orders", strings.NewReader(`{"gateway_info":{"card_number":"`+tok+`"}}`))
+		r.Header.Set("Content-Type", "application/json")
+		return e.do(t, r)
+	}
+	if w := post(issue("api.other-psp.example")); w.Code != 403 || !strings.Contains(w.Body.String(), `"error":"token_wrong_upstream"`) {
+		t.Fatalf("token bound elsewhere: %d %s", w.Code, w.Body)
+	}
+	if n := len(cap.got()); n != 0 {
+		t.Fatalf("the PSP got %d requests", n)
+	}
+	if e.logs.FilterMessage("detokenize refused").FilterField(zap.String("result", "not_allowed")).Len() != 1 ||
+		e.logs.FilterMessage("egress request refused").FilterField(zap.String("code", "token_wrong_upstream")).Len() != 1 {
+		t.Error("the refusal is not in the audit trail")
+	}
+	if w := post(issue(s.Listener.Addr().String())); w.Code != 200 || len(cap.got()) != 1 {
+		t.Fatalf("token bound to this upstream: %d %s", w.Code, w.Body)
+	}
+}

@@ -72,8 +72,14 @@ type Tokenize struct {
 	// Metadata: "headers" (default) adds Cardproxy-Card-* request headers
 	// with token, brand, last 4 (and BIN if ExposeBIN) for the app; "none"
 	// adds nothing. Client-sent Cardproxy-* headers are always removed.
-	Metadata  string `json:"metadata,omitempty"`
-	ExposeBIN bool   `json:"expose_bin,omitempty"`
+	Metadata string `json:"metadata,omitempty"`
+	// BindUpstream binds the PAN tokens this route issues to these PSP
+	// hosts (host or host:port of card_detokenize's upstream): an egress
+	// to any other upstream refuses them (403 token_not_allowed). Dedupe
+	// keeps bindings apart: the same card under another binding is another
+	// token. Unset: any egress of the tenant may use them.
+	BindUpstream []string `json:"bind_upstream,omitempty"`
+	ExposeBIN    bool     `json:"expose_bin,omitempty"`
 
 	core    ingress.Config
 	store   ingress.Tokenizer
@@ -136,7 +142,12 @@ func (t *Tokenize) setup(app *App, logger *zap.Logger, reg prometheus.Registerer
 	if t.MaxCVCs == 0 {
 		t.MaxCVCs = 5
 	}
+	purpose, err := token.NewPurpose(t.BindUpstream)
+	if err != nil {
+		return fmt.Errorf("card_tokenize: %w", err)
+	}
 	t.core = ingress.Config{
+		Purpose: purpose,
 		// Order matters: PAN and CVC rules win over ignore.
 		Rules: fieldmap.Compile(fieldmap.Set{PAN: t.PAN, CVC: t.CVC, Expiry: t.Expiry, ExpiryMonth: t.ExpiryMonth,
 			ExpiryYear: t.ExpiryYear, Holder: t.Holder}, t.Ignore),

@@ -30,6 +30,7 @@ func init() {
 //		max_cvcs     <n>
 //		metadata     headers|none
 //		expose_bin
+//		bind_upstream <psp host>...
 //		tenant       <name>
 //	}
 //
@@ -45,6 +46,7 @@ func (t *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		listOption("expiry_year", &t.ExpiryYear),
 		listOption("holder", &t.Holder),
 		listOption("ignore", &t.Ignore),
+		listOption("bind_upstream", &t.BindUpstream),
 		{name: "format", min: 1, max: -1, repeat: true, set: t.setFormat},
 		onOffOption("auto_detect", &t.AutoDetect),
 		sizeOption("max_body", &t.MaxBody),

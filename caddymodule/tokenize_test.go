@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -358,4 +359,24 @@ func TestFormatPerField(t *testing.T) {
 // testApp is an App whose every side uses store.
 func testApp(tenant string, store *vault.Store) *App {
 	return &App{Tenant: tenant, stores: []*vault.Store{store}, names: []string{"vault"}, ingress: store, egress: store}
+}
+
+// bind_upstream binds the tokens a card_tokenize route issues.
+func TestTokenizeBindUpstream(t *testing.T) {
+	hs := newHarness(t, func(tk *Tokenize) { tk.BindUpstream = []string{"testapi.multisafepay.com"} })
+	r := httptest.NewRequest(http.MethodPost, "/checkout", strings.NewReader(`{"card_number":"4111111111111111"}`))
+	r.Header.Set("Content-Type", "application/json")
+	w, app := hs.do(t, r)
+	var got struct {
+		CardNumber string `json:"card_number"`
+	}
+	if err := json.Unmarshal(app.body, &got); w.Code != 200 || err != nil {
+		t.Fatalf("%d %v", w.Code, err)
+	}
+	if c, err := hs.store.DetokenizeFor(t.Context(), hs.tn, got.CardNumber, "testapi.multisafepay.com"); err != nil || c.PAN != "4111111111111111" {
+		t.Fatalf("bound upstream: %v", err)
+	}
+	if _, err := hs.store.DetokenizeFor(t.Context(), hs.tn, got.CardNumber, "api.stripe.com"); !errors.Is(err, vault.ErrNotAllowed) {
+		t.Fatalf("other upstream: %v", err)
+	}
 }

@@ -16,7 +16,10 @@ import (
 // Detokenizer gives back what tokens stand for: the token vault
 // (vault.Store) implements it on HashiCorp Vault.
 type Detokenizer interface {
-	Detokenize(ctx context.Context, tenant, tok string) (card.Card, error)
+	// DetokenizeFor returns the card a PAN token stands for, to an egress
+	// whose upstream is host (a token bound to other upstreams gives
+	// token.ErrNotAllowed).
+	DetokenizeFor(ctx context.Context, tenant, tok, host string) (card.Card, error)
 	// ReadCVC finds a CVC token without using it up; the claim's Use uses
 	// it up and returns the CVC.
 	ReadCVC(ctx context.Context, tenant, tok string) (token.CVCClaim, error)
@@ -61,7 +64,7 @@ func (c *Config) Exchange(ctx context.Context, dz Detokenizer, tenant string, p 
 		}()
 	}
 	cardErr := lookupAll(p.cards, "pan", "card token", &cardAudit, func(tok string) (card.Card, error) {
-		return dz.Detokenize(ctx, tenant, tok)
+		return dz.DetokenizeFor(ctx, tenant, tok, c.Upstream)
 	}, func(tok string, cd card.Card) { s.cards[tok], s.PANs = cd, append(s.PANs, cd.PAN) })
 	<-done
 	audit := append(cardAudit, cvcAudit...)
@@ -175,6 +178,8 @@ func ResultOf(err error) string {
 		return "expired"
 	case errors.Is(err, token.ErrTampered):
 		return "tampered"
+	case errors.Is(err, token.ErrNotAllowed):
+		return "not_allowed"
 	}
 	return "vault_error"
 }
@@ -191,6 +196,8 @@ func lookupError(err error, what string) *refusal.Error {
 		return refusal.Because(refusal.TokenExpired, what+" has expired; nothing was sent to the payment provider", err)
 	case errors.Is(err, token.ErrTampered):
 		return refusal.Because(refusal.UnknownToken, what+" does not match its record; nothing was sent to the payment provider", err)
+	case errors.Is(err, token.ErrNotAllowed):
+		return refusal.Because(refusal.TokenWrongUpstream, what+" is bound to other payment providers than this egress's upstream (card_tokenize bind_upstream); nothing was sent to the payment provider", err)
 	case errors.Is(err, token.ErrForbidden):
 		return refusal.Because(refusal.VaultAuthFailed, "the card vault refuses cardproxy's credentials; nothing was sent to the payment provider. The operator has been alerted.", err)
 	}

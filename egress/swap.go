@@ -33,6 +33,9 @@ type Config struct {
 	// Preserving: format-preserving tokens are in use (and detokenized in
 	// card number fields).
 	Preserving func() bool
+	// Upstream is the host (host:port as in the upstream URL) of the one
+	// upstream: tokens bound to a purpose must allow it.
+	Upstream string
 }
 
 // Limits bound the app's PSP request bodies (the app is trusted more than a

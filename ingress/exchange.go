@@ -14,8 +14,9 @@ import (
 // Tokenizer stores card data and hands out tokens: the token vault
 // (vault.Store) implements it on HashiCorp Vault.
 type Tokenizer interface {
-	// Tokenize returns one token per card, in order.
-	Tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card) ([]token.Issued, error)
+	// TokenizeFor returns one token per card, in order, bound to purpose
+	// (token.Purpose; "" binds nothing).
+	TokenizeFor(ctx context.Context, tenant string, format token.Format, purpose token.Purpose, cards []card.Card) ([]token.Issued, error)
 	// TokenizeCVC returns a single-use CVC token and when it expires.
 	TokenizeCVC(ctx context.Context, tenant, cvc string) (string, time.Time, error)
 }
@@ -49,7 +50,7 @@ func Exchange(ctx context.Context, tz Tokenizer, tenant string, p *Plan) (Tokens
 			continue
 		}
 		jobs = append(jobs, func() error {
-			issued, err := tz.Tokenize(ctx, tenant, format, cards)
+			issued, err := tz.TokenizeFor(ctx, tenant, format, p.Purpose, cards)
 			if err == nil && len(issued) != len(cards) {
 				err = token.ErrUnavailable
 			}

@@ -43,6 +43,9 @@ type Config struct {
 	MaxBody           int64
 	Limits            bodyrewrite.Limits
 	MaxCards, MaxCVCs int
+	// Purpose binds the PAN tokens issued (token.Purpose: the egress
+	// upstreams allowed to detokenize them); "" binds nothing.
+	Purpose token.Purpose
 	// Preserving reports whether format-preserving tokens are in use, so
 	// values shaped like one are refused. A func: it is known only once
 	// every handler of the config is provisioned.

@@ -19,6 +19,8 @@ import (
 type Plan struct {
 	Cards []CardPlan
 	CVCs  []CVCPlan
+	// Purpose binds the plan's PAN tokens (Config.Purpose).
+	Purpose token.Purpose
 	// exempt are the fields the residual check lets hold a number: ignored
 	// fields and numeric 3-D Secure return values.
 	exempt []*bodyrewrite.Field
@@ -62,7 +64,7 @@ func (c *Config) formatOf(path []string) token.Format {
 // could not replace, invalid card fields and requests over the limits.
 // Error messages name fields (masked), never values.
 func (c *Config) plan(fields []bodyrewrite.Field) (*Plan, *refusal.Error) {
-	p := &Plan{}
+	p := &Plan{Purpose: c.Purpose}
 	// Expiry, month, year and holder values by the path of their parent object.
 	expiry, month, year, holders := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	panIdx := map[string]int{}

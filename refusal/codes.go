@@ -44,6 +44,7 @@ const (
 	UnsupportedCharset         Code = "unsupported_charset"
 	UnknownToken               Code = "unknown_token"
 	TokenExpired               Code = "token_expired"
+	TokenWrongUpstream         Code = "token_wrong_upstream"
 	TokenOutsideCardField      Code = "token_outside_card_field"
 	ExpiryUnknown              Code = "expiry_unknown"
 	BadRequest                 Code = "bad_request"
@@ -98,6 +99,7 @@ var Table = []Row{
 	{UnsupportedCharset, 415, Ingress | Egress, "a charset other than UTF-8, ASCII or Latin-1"},
 	{UnknownToken, 400, Egress, "token unknown, of another tenant, tampered, or a CVC token already used or expired"},
 	{TokenExpired, 400, Egress, "PAN token past its lifetime"},
+	{TokenWrongUpstream, 403, Egress, "PAN token bound (card_tokenize bind_upstream) to other upstreams than this egress's"},
 	{TokenOutsideCardField, 400, Egress, "a token outside the route's card fields (or a CVC token outside a CVC field), in the query or in a field name"},
 	{ExpiryUnknown, 422, Egress, "an expiry field holds a card token, but no expiry was stored with that card"},
 	{BadRequest, 400, Egress, "the request cannot be turned into an upstream request"},

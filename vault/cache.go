@@ -45,22 +45,22 @@ func newDedupeCache(ttl time.Duration, max int) *dedupeCache {
 	return c
 }
 
-func (c *dedupeCache) keyOf(tenant string, format token.Format, cd card.Card) [32]byte {
+func (c *dedupeCache) keyOf(sc scope, format token.Format, cd card.Card) [32]byte {
 	m := hmac.New(sha256.New, c.key[:])
 	m.Write([]byte(format))
 	m.Write([]byte{0})
-	m.Write(indexInput(tenant, cd)) // length-prefixed: unambiguous
+	m.Write(indexInput(sc, cd)) // length-prefixed: unambiguous
 	var k [32]byte
 	copy(k[:], m.Sum(nil))
 	return k
 }
 
 // get returns the cached token of a card, if any and still good at now.
-func (c *dedupeCache) get(tenant string, format token.Format, cd card.Card, now time.Time) (token.Issued, bool) {
+func (c *dedupeCache) get(sc scope, format token.Format, cd card.Card, now time.Time) (token.Issued, bool) {
 	if c == nil {
 		return token.Issued{}, false
 	}
-	k := c.keyOf(tenant, format, cd)
+	k := c.keyOf(sc, format, cd)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[k]
@@ -74,11 +74,11 @@ func (c *dedupeCache) get(tenant string, format token.Format, cd card.Card, now 
 // put remembers the token Vault gave for a card. When full, it first drops
 // what has run out, then (still full) everything: the cache is only a
 // shortcut.
-func (c *dedupeCache) put(tenant string, format token.Format, cd card.Card, t token.Issued, now time.Time) {
+func (c *dedupeCache) put(sc scope, format token.Format, cd card.Card, t token.Issued, now time.Time) {
 	if c == nil {
 		return
 	}
-	k := c.keyOf(tenant, format, cd)
+	k := c.keyOf(sc, format, cd)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {

@@ -76,9 +76,9 @@ func TestDedupeCache(t *testing.T) {
 		t.Errorf("stale cache entry used (%v)", err)
 	}
 	// Never past the token's own expiry.
-	on.cache.put(tn, token.FormatOpaque, c, token.Issued{Token: first[0].Token, ExpiresAt: now.Add(time.Second)}, now)
+	on.cache.put(scope{tenant: tn}, token.FormatOpaque, c, token.Issued{Token: first[0].Token, ExpiresAt: now.Add(time.Second)}, now)
 	now = now.Add(2 * time.Second)
-	if _, ok := on.cache.get(tn, token.FormatOpaque, c, now); ok {
+	if _, ok := on.cache.get(scope{tenant: tn}, token.FormatOpaque, c, now); ok {
 		t.Error("an expired token from the cache")
 	}
 }
@@ -88,7 +88,7 @@ func TestDedupeCacheBounded(t *testing.T) {
 	now := time.Now()
 	exp := now.Add(time.Hour)
 	for i := range 10 {
-		c.put("t", token.FormatOpaque, card.Card{PAN: "4111111111111111", Holder: string(rune('a' + i))}, token.Issued{Token: "x", ExpiresAt: exp}, now)
+		c.put(scope{tenant: "t"}, token.FormatOpaque, card.Card{PAN: "4111111111111111", Holder: string(rune('a' + i))}, token.Issued{Token: "x", ExpiresAt: exp}, now)
 		if len(c.entries) > 3 {
 			t.Fatalf("%d entries, max 3", len(c.entries))
 		}

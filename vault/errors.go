@@ -19,6 +19,7 @@ var (
 	ErrInvalid     = token.ErrInvalid
 	ErrTampered    = token.ErrTampered
 	ErrForbidden   = token.ErrForbidden
+	ErrNotAllowed  = token.ErrNotAllowed
 )
 
 // unavailable wraps a Vault client error as ErrUnavailable with the HTTP

@@ -27,7 +27,7 @@ func TestLegacyIndexRepaired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, _ := s.indexKeys(ctx, tn, []card.Card{c})
+	idx, _ := s.indexKeys(ctx, scope{tenant: tn}, []card.Card{c})
 	path := s.kvData(tn, "idx/opaque", idx[0])
 	exp := time.Now().Add(time.Hour).Unix()
 

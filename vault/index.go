@@ -24,20 +24,28 @@ type hmacInput struct {
 // index entries never collide.
 const indexTag = "cardproxy-idx/2"
 
+// indexTagPurpose starts the input of a card bound to a purpose: the
+// purpose is one more length-prefixed field, and the other tag keeps these
+// inputs apart from unbound ones (whose bytes are unchanged).
+const indexTagPurpose = "cardproxy-idx/3"
+
 // indexInput is what the dedupe HMAC is computed over: the tag, then tenant,
 // PAN, expiry and holder, each exactly as given (no normalisation) and each
 // preceded by its length as a 4-byte big-endian number. The encoding is
 // injective: no two different (tenant, PAN, expiry, holder) tuples give the
 // same bytes, whatever the fields contain (NUL included), so a token is only
 // ever reused for identical card data.
-func indexInput(tenant string, c card.Card) []byte {
-	fields := []string{tenant, c.PAN, c.Expiry, c.Holder}
-	n := len(indexTag)
+func indexInput(sc scope, c card.Card) []byte {
+	tag, fields := indexTag, []string{sc.tenant, c.PAN, c.Expiry, c.Holder}
+	if sc.purpose != "" {
+		tag, fields = indexTagPurpose, append(fields, string(sc.purpose))
+	}
+	n := len(tag)
 	for _, f := range fields {
 		n += 4 + len(f)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, indexTag...)
+	b = append(b, tag...)
 	for _, f := range fields {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 		b = append(b, f...)
@@ -50,13 +58,13 @@ func indexInput(tenant string, c card.Card) []byte {
 // version>-<base64url>" (safe in a path). It is computed in process with the
 // exported key (keys.go) or, when Vault does not export it, by Transit in one
 // batch call: the two give the same bytes.
-func (s *Store) indexKeys(ctx context.Context, tenant string, cards []card.Card) ([]string, error) {
+func (s *Store) indexKeys(ctx context.Context, sc scope, cards []card.Card) ([]string, error) {
 	keys, latest, err := s.material(ctx, s.idxKey, 0)
 	if err == nil {
 		out := make([]string, len(cards))
 		for i, c := range cards {
 			m := hmac.New(sha256.New, keys[latest])
-			m.Write(indexInput(tenant, c))
+			m.Write(indexInput(sc, c))
 			out[i] = "v" + strconv.Itoa(latest) + "-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 		}
 		return out, nil
@@ -66,7 +74,7 @@ func (s *Store) indexKeys(ctx context.Context, tenant string, cards []card.Card)
 	}
 	batch := make([]hmacInput, len(cards))
 	for i, c := range cards {
-		batch[i].Input = base64.StdEncoding.EncodeToString(indexInput(tenant, c))
+		batch[i].Input = base64.StdEncoding.EncodeToString(indexInput(sc, c))
 	}
 	sec, err := s.write(ctx, s.cfg.TransitMount+"/hmac/"+s.cfg.IndexKey+"/sha2-256", map[string]any{"batch_input": batch})
 	if err != nil {

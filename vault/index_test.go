@@ -209,7 +209,7 @@ func TestIndexInputUnambiguous(t *testing.T) {
 			if i == j {
 				continue
 			}
-			if bytes.Equal(indexInput(tuples[i].tenant, tuples[i].c), indexInput(tuples[j].tenant, tuples[j].c)) {
+			if bytes.Equal(indexInput(scope{tenant: tuples[i].tenant}, tuples[i].c), indexInput(scope{tenant: tuples[j].tenant}, tuples[j].c)) {
 				t.Errorf("tuples %d and %d encode the same", i, j)
 			}
 		}

@@ -62,13 +62,13 @@ func TestIndexHMACInProcessIsTransits(t *testing.T) {
 	ctx := context.Background()
 	tn := tenant()
 	cards := []card.Card{{PAN: "4111111111111111", Expiry: "12/30", Holder: "A B"}, {PAN: "5555555555554444"}}
-	local, err := root.indexKeys(ctx, tn, cards)
+	local, err := root.indexKeys(ctx, scope{tenant: tn}, cards)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range cards {
 		sec, err := root.Client().Logical().Write(root.cfg.TransitMount+"/hmac/"+root.cfg.IndexKey+"/sha2-256",
-			map[string]any{"input": base64.StdEncoding.EncodeToString(indexInput(tn, c))})
+			map[string]any{"input": base64.StdEncoding.EncodeToString(indexInput(scope{tenant: tn}, c))})
 		if err != nil {
 			t.Fatal(err)
 		}

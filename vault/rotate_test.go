@@ -69,7 +69,7 @@ func TestRotate(t *testing.T) {
 	}
 	// The record's old ciphertext (its own token, so only the key version
 	// differs) no longer opens: that version is retired.
-	if c, err := s.decrypt(ctx, tenants[0], all[0].tok, str(old, "ct")); err == nil || c.PAN != "" {
+	if rec, err := s.decrypt(ctx, tenants[0], all[0].tok, str(old, "ct")); err == nil || rec.PAN != "" {
 		t.Fatal("a record sealed under a retired key version opened")
 	}
 	if cvc, err := s.DetokenizeCVC(ctx, tenants[0], cvcTok); err != nil || cvc != "321" {

@@ -211,6 +211,9 @@ func str(data map[string]any, k string) string {
 type record struct {
 	T string `json:"t"`
 	card.Card
+	// P is the token's purpose (token.Purpose), sealed with the card: the
+	// egress trusts this copy, not the record's clear "purpose" field.
+	P token.Purpose `json:"p,omitempty"`
 }
 
 type encInput struct {
@@ -218,11 +221,11 @@ type encInput struct {
 	Context   string `json:"context"`
 }
 
-func (s *Store) encrypt(ctx context.Context, tenant string, tokens []string, cards []card.Card) ([]string, error) {
+func (s *Store) encrypt(ctx context.Context, sc scope, tokens []string, cards []card.Card) ([]string, error) {
 	batch := make([]encInput, len(cards))
-	tctx := base64.StdEncoding.EncodeToString([]byte(tenant))
+	tctx := base64.StdEncoding.EncodeToString([]byte(sc.tenant))
 	for i, c := range cards {
-		b, err := json.Marshal(record{T: tokens[i], Card: c})
+		b, err := json.Marshal(record{T: tokens[i], Card: c, P: sc.purpose})
 		if err != nil {
 			return nil, err
 		}
@@ -246,32 +249,39 @@ func (s *Store) encrypt(ctx context.Context, tenant string, tokens []string, car
 	return out, nil
 }
 
-func (s *Store) decrypt(ctx context.Context, tenant, token, ciphertext string) (card.Card, error) {
+func (s *Store) decrypt(ctx context.Context, tenant, token, ciphertext string) (record, error) {
 	sec, err := s.write(ctx, s.cfg.TransitMount+"/decrypt/"+s.cfg.PANKey, map[string]any{
 		"ciphertext": ciphertext,
 		"context":    base64.StdEncoding.EncodeToString([]byte(tenant)),
 	})
 	if err != nil {
-		return card.Card{}, unavailable("transit decrypt", err)
+		return record{}, unavailable("transit decrypt", err)
 	}
 	if sec == nil || sec.Data == nil {
-		return card.Card{}, fmt.Errorf("%w: transit decrypt: empty answer", ErrUnavailable)
+		return record{}, fmt.Errorf("%w: transit decrypt: empty answer", ErrUnavailable)
 	}
 	b, err := base64.StdEncoding.DecodeString(str(sec.Data, "plaintext"))
 	if err != nil {
-		return card.Card{}, fmt.Errorf("%w: transit decrypt: bad plaintext encoding", ErrUnavailable)
+		return record{}, fmt.Errorf("%w: transit decrypt: bad plaintext encoding", ErrUnavailable)
 	}
 	var rec record
 	if err := json.Unmarshal(b, &rec); err != nil || rec.T != token {
-		return card.Card{}, ErrTampered
+		return record{}, ErrTampered
 	}
-	return rec.Card, nil
+	return rec, nil
 }
 
 // Detokenize returns the card a PAN token stands for. Unknown tokens, tokens
 // of another tenant and expired tokens are refused (ErrNotFound, ErrExpired);
 // an expired record is hard-deleted on the spot.
 func (s *Store) Detokenize(ctx context.Context, tenant, tok string) (card.Card, error) {
+	return s.DetokenizeFor(ctx, tenant, tok, "")
+}
+
+// DetokenizeFor is Detokenize for an egress whose upstream is host: a token
+// bound to a purpose that does not allow host gives ErrNotAllowed (and
+// Detokenize, for no host, gives it for every bound token).
+func (s *Store) DetokenizeFor(ctx context.Context, tenant, tok, host string) (card.Card, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if !ValidTenant(tenant) {
@@ -297,9 +307,15 @@ func (s *Store) Detokenize(ctx context.Context, tenant, tok string) (card.Card, 
 		_ = s.delete(ctx, s.kvMeta(tenant, "pan", tok))
 		return card.Card{}, ErrExpired
 	}
-	c, err := s.decrypt(ctx, tenant, tok, str(data, "ct"))
+	if p := token.Purpose(str(data, "purpose")); !p.Allows(host) {
+		return card.Card{}, ErrNotAllowed // before any decryption
+	}
+	rec, err := s.decrypt(ctx, tenant, tok, str(data, "ct"))
 	if err != nil {
 		return card.Card{}, err
 	}
-	return c, nil
+	if !rec.P.Allows(host) {
+		return card.Card{}, ErrNotAllowed // the sealed purpose decides
+	}
+	return rec.Card, nil
 }

@@ -23,33 +23,47 @@ import (
 // lost is read back instead of guessed (kvPut), and an index entry that
 // points at a missing record is repaired, never handed out.
 func (s *Store) Tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card) ([]token.Issued, error) {
+	return s.TokenizeFor(ctx, tenant, format, "", cards)
+}
+
+// TokenizeFor is Tokenize for tokens bound to a purpose (token.Purpose):
+// only an egress to one of its upstreams may detokenize them, and dedupe
+// gives the same card another token under another purpose.
+func (s *Store) TokenizeFor(ctx context.Context, tenant string, format token.Format, purpose token.Purpose, cards []card.Card) ([]token.Issued, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	now := s.now()
-	if out, ok := s.fromCache(tenant, format, cards, now); ok {
+	sc := scope{tenant, purpose}
+	if out, ok := s.fromCache(sc, format, cards, now); ok {
 		// Every card a repeat this process saw within dedupe_cache: no
 		// Vault call. A hit does not renew an entry, so none outlives
 		// dedupe_cache from when Vault last gave it.
 		return out, nil
 	}
-	out, err := s.tokenize(ctx, tenant, format, cards, 0)
+	out, err := s.tokenize(ctx, sc, format, cards, 0)
 	if err == nil {
 		for i := range out {
-			s.cache.put(tenant, format, cards[i], out[i], now)
+			s.cache.put(sc, format, cards[i], out[i], now)
 		}
 	}
 	return out, err
 }
 
+// scope is what dedupe keeps apart: a tenant's tokens of one purpose.
+type scope struct {
+	tenant  string
+	purpose token.Purpose
+}
+
 // fromCache is every card's token from the dedupe cache, when it knows
 // them all.
-func (s *Store) fromCache(tenant string, format token.Format, cards []card.Card, now time.Time) ([]token.Issued, bool) {
+func (s *Store) fromCache(sc scope, format token.Format, cards []card.Card, now time.Time) ([]token.Issued, bool) {
 	if s.cache == nil || len(cards) == 0 {
 		return nil, false
 	}
 	out := make([]token.Issued, len(cards))
 	for i, c := range cards {
-		t, ok := s.cache.get(tenant, format, c, now)
+		t, ok := s.cache.get(sc, format, c, now)
 		if !ok {
 			return nil, false
 		}
@@ -69,7 +83,8 @@ const maxDraws = 5
 // reading the record. Entries without it (older cardproxy) are checked.
 const indexVersion = "2"
 
-func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format, cards []card.Card, draw int) ([]token.Issued, error) {
+func (s *Store) tokenize(ctx context.Context, sc scope, format token.Format, cards []card.Card, draw int) ([]token.Issued, error) {
+	tenant := sc.tenant
 	if !ValidTenant(tenant) {
 		return nil, fmt.Errorf("%w: tenant name", ErrInvalid)
 	}
@@ -86,7 +101,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format
 	}
 	out := make([]token.Issued, len(cards))
 	now := s.now()
-	idx, err := s.indexKeys(ctx, tenant, cards)
+	idx, err := s.indexKeys(ctx, sc, cards)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +142,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format
 		tokens[j] = tok
 		newCards[j] = cards[p.i]
 	}
-	cts, err := s.encrypt(ctx, tenant, tokens, newCards)
+	cts, err := s.encrypt(ctx, sc, tokens, newCards)
 	if err != nil {
 		return nil, err
 	}
@@ -140,12 +155,15 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format
 			"format": string(format), "expires_at": exp.Unix(), "created_at": now.Unix(),
 			"idx": idx[p.i],
 		}
+		if sc.purpose != "" {
+			rec["purpose"] = string(sc.purpose) // also sealed in ct, which is what the egress trusts
+		}
 		if _, _, err := s.kvPut(ctx, recPath, rec, 0, sameField(rec, "ct")); err != nil {
 			if errors.Is(err, errTaken) && draw < maxDraws {
 				// A random collision (possible only for short
 				// format-preserving tokens): draw again. Cards already
 				// indexed above are found by the index this time.
-				return s.tokenize(ctx, tenant, format, cards, draw+1)
+				return s.tokenize(ctx, sc, format, cards, draw+1)
 			}
 			return nil, unavailable("write token", err)
 		}
@@ -179,7 +197,7 @@ func (s *Store) tokenize(ctx context.Context, tenant string, format token.Format
 		if _, _, err := s.kvPut(ctx, idxPath, entry, version, sameField(entry, "token")); err != nil {
 			s.dropRecord(ctx, tenant, tokens[j])
 			if errors.Is(err, errTaken) && draw < maxDraws {
-				return s.tokenize(ctx, tenant, format, cards, draw+1)
+				return s.tokenize(ctx, sc, format, cards, draw+1)
 			}
 			return nil, unavailable("write index", err)
 		}
