@@ -45,7 +45,16 @@ type object struct {
 			Metadata struct{ Annotations map[string]string }
 			Spec     struct {
 				ServiceAccountName string `yaml:"serviceAccountName"`
+				AutomountToken     *bool  `yaml:"automountServiceAccountToken"`
 				Containers         []container
+				Volumes            []struct {
+					Name      string
+					Projected *struct {
+						Sources []struct {
+							ServiceAccountToken *struct{ Path, Audience string } `yaml:"serviceAccountToken"`
+						}
+					}
+				}
 			}
 		}
 	}
@@ -70,18 +79,36 @@ func TestKubernetesExample(t *testing.T) {
 		objs[o.Kind] = o
 	}
 	dep, cm, svc := objs["Deployment"], objs["ConfigMap"], objs["Service"]
-	ann := dep.Spec.Template.Metadata.Annotations
-	if ann["vault.hashicorp.com/agent-inject"] != "true" || ann["vault.hashicorp.com/agent-inject-token"] != "true" || ann["vault.hashicorp.com/role"] == "" {
-		t.Errorf("Vault Agent injector annotations: %v", ann)
+	// The app must hold no credential Vault accepts as cardproxy's: no
+	// automounted service-account token, no injector (its /vault/secrets
+	// goes into every container); the token cardproxy logs in with is a
+	// projected volume only cardproxy's container mounts.
+	spec := dep.Spec.Template.Spec
+	for k := range dep.Spec.Template.Metadata.Annotations {
+		if strings.HasPrefix(k, "vault.hashicorp.com/") {
+			t.Errorf("Vault Agent injector annotation %s: the injector mounts its secrets into every container", k)
+		}
 	}
-	if dep.Spec.Template.Spec.ServiceAccountName != objs["ServiceAccount"].Metadata.Name {
-		t.Error("the pod does not run as the service account Vault's role is bound to")
+	if spec.AutomountToken == nil || *spec.AutomountToken {
+		t.Error("the pod automounts the service-account token into every container, the app's included")
+	}
+	if spec.ServiceAccountName != objs["ServiceAccount"].Metadata.Name {
+		t.Error("the pod does not run as the service account Vault's roles are bound to")
+	}
+	tokenVolume := ""
+	for _, v := range spec.Volumes {
+		if v.Projected != nil && len(v.Projected.Sources) == 1 && v.Projected.Sources[0].ServiceAccountToken != nil {
+			tokenVolume = v.Name
+		}
+	}
+	if tokenVolume == "" {
+		t.Fatal("no projected service-account token volume for cardproxy's Vault login")
 	}
 	var cp *container
-	for i, c := range dep.Spec.Template.Spec.Containers {
+	for i, c := range spec.Containers {
 		for _, m := range c.VolumeMounts {
-			if m.Name == "admin" && c.Name != "cardproxy" {
-				t.Errorf("container %s mounts the admin socket's volume", c.Name)
+			if (m.Name == "admin" || m.Name == tokenVolume) && c.Name != "cardproxy" {
+				t.Errorf("container %s mounts volume %s", c.Name, m.Name)
 			}
 		}
 		if c.Name == "cardproxy" {
@@ -106,10 +133,13 @@ func TestKubernetesExample(t *testing.T) {
 		}
 	}
 	// The Caddyfile adapts, binds the egress to loopback, keeps the admin
-	// API on the socket, and reads the token the injector writes.
+	// API on the socket, and logs in with the projected token, one Vault
+	// role per side.
 	cfg := adapt(t, cm.Data["Caddyfile"])
 	for _, want := range []string{`"listen":"unix//run/cardproxy/admin.sock|0600"`, `"listen":["127.0.0.1:8081"]`,
-		`"token_file":"/vault/secrets/token"`, `"handler":"card_detokenize"`, `"handler":"card_tokenize"`} {
+		`"ingress_vault":{"auth_method":"kubernetes","jwt_file":"/var/run/secrets/cardproxy/vault-token","role":"cardproxy-ingress"}`,
+		`"egress_vault":{"auth_method":"kubernetes","jwt_file":"/var/run/secrets/cardproxy/vault-token","role":"cardproxy-egress"}`,
+		`"handler":"card_detokenize"`, `"handler":"card_tokenize"`} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("adapted Caddyfile lacks %s", want)
 		}
