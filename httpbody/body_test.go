@@ -3,8 +3,11 @@ package httpbody
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -82,5 +85,32 @@ func TestScanErrors(t *testing.T) {
 	mp := "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Transfer-Encoding: base64\r\n\r\nQQ==\r\n--b--\r\n"
 	if _, rerr := Scan(Multipart, map[string]string{"boundary": "b"}, []byte(mp), bodyrewrite.DefaultLimits); rerr == nil || rerr.Code != refusal.UnsupportedEncoding {
 		t.Errorf("transfer encoding: %v", rerr)
+	}
+}
+
+// A body is read into memory that follows what arrived: an announced 1 MiB
+// of which one byte came costs 64 KiB, not 1 MiB; a whole body ends in a
+// buffer of exactly its length; short and long bodies are errors.
+func TestReadKnown(t *testing.T) {
+	const n = 1 << 20
+	full := bytes.Repeat([]byte("a"), n)
+	b, err := readKnown(bytes.NewReader(full), n)
+	if err != nil || len(b) != n || cap(b) != n {
+		t.Fatalf("whole body: len %d cap %d %v", len(b), cap(b), err)
+	}
+	if _, err := readKnown(bytes.NewReader(full[:n-1]), n); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("short body: %v", err)
+	}
+	if _, err := readKnown(bytes.NewReader(append(full, 'x')), n); err == nil {
+		t.Fatal("long body accepted")
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		_, _ = readKnown(strings.NewReader("x"), n)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 10; per > 128<<10 {
+		t.Fatalf("an announced 1 MiB of which 1 byte came allocated %d bytes", per)
 	}
 }
