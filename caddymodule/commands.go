@@ -73,6 +73,7 @@ to run while cardproxy serves.`,
 			vaultFlags(cmd)
 			cmd.Flags().Bool("index", false, "also rotate the dedupe index key (dedupe starts over)")
 			cmd.Flags().Int("batch", 100, "records rewrapped per Vault call")
+			cmd.Flags().Duration("grace", 0, "wait this long after rotating for tokenizations in flight (default: twice --timeout's default, 20s)")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdVaultRotate)
 		},
 	})
@@ -148,7 +149,7 @@ func cmdVaultRotate(fl caddycmd.Flags) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
 	defer cancel()
 	start := time.Now()
-	res, err := s.Rotate(ctx, vault.RotateOptions{Index: fl.Bool("index"), Batch: fl.Int("batch"), Progress: func(line string) {
+	res, err := s.Rotate(ctx, vault.RotateOptions{Index: fl.Bool("index"), Batch: fl.Int("batch"), Grace: fl.Duration("grace"), Progress: func(line string) {
 		fmt.Printf("%6.1fs  %s\n", time.Since(start).Seconds(), line)
 	}})
 	if err != nil {

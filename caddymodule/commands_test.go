@@ -79,7 +79,7 @@ func TestVaultCommands(t *testing.T) {
 	if b, err := os.ReadFile(auditLog); err != nil || !strings.Contains(string(b), "cp-transit/encrypt/pan") {
 		t.Fatalf("Vault's audit log does not show cardproxy's calls: %v", err)
 	}
-	code, out, err := runCommand(t, "vault-rotate", args...)
+	code, out, err := runCommand(t, "vault-rotate", append(args, "--grace", "100ms")...)
 	if err != nil || code != 0 || !strings.Contains(out, "1 tenants, 1 records, 1 rewrapped; pan key v2, cvc key v2") {
 		t.Fatalf("vault-rotate: %d %v %q", code, err, out)
 	}

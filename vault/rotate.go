@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Key rotation (cardproxy vault-rotate). Rotating the PAN key makes a new
@@ -28,6 +29,11 @@ type RotateOptions struct {
 	Batch int
 	// Progress, if set, is told about each tenant and batch.
 	Progress func(string)
+	// Grace is how long after the key rotation a tokenization that sealed
+	// its card just before it may still write its record (default: twice
+	// the store's timeout, which bounds every store operation). Rotate waits
+	// that long, rewraps again, and only then retires the old versions.
+	Grace time.Duration
 }
 
 // RotateResult is what a rotation did.
@@ -43,6 +49,9 @@ func (s *Store) Rotate(ctx context.Context, o RotateOptions) (RotateResult, erro
 	if o.Batch <= 0 {
 		o.Batch = 100
 	}
+	if o.Grace <= 0 {
+		o.Grace = 2 * time.Duration(s.cfg.Timeout)
+	}
 	say := func(format string, a ...any) {
 		if o.Progress != nil {
 			o.Progress(fmt.Sprintf(format, a...))
@@ -52,20 +61,43 @@ func (s *Store) Rotate(ctx context.Context, o RotateOptions) (RotateResult, erro
 	if res.PANVersion, err = s.rotateKey(ctx, s.cfg.PANKey); err != nil {
 		return res, err
 	}
+	rotated := time.Now()
 	say("%s key rotated to version %d", s.cfg.PANKey, res.PANVersion)
-	tenants, err := s.list(ctx, s.cfg.KVMount+"/metadata/")
-	if err != nil {
+	pass := func() ([]string, error) {
+		tenants, err := s.list(ctx, s.cfg.KVMount+"/metadata/")
+		if err != nil {
+			return nil, err
+		}
+		res.Tenants, res.Records = 0, 0
+		for _, t := range tenants {
+			t = strings.TrimSuffix(t, "/")
+			if !ValidTenant(t) {
+				continue
+			}
+			res.Tenants++
+			if err := s.rewrapTenant(ctx, t, res.PANVersion, o.Batch, &res, say); err != nil {
+				return nil, err
+			}
+		}
+		return tenants, nil
+	}
+	if _, err := pass(); err != nil {
 		return res, err
 	}
-	for _, t := range tenants {
-		t = strings.TrimSuffix(t, "/")
-		if !ValidTenant(t) {
-			continue
+	// A tokenization that sealed its card under the old version just
+	// before the rotation may write its record up to its timeout later:
+	// wait for it, then rewrap what came in meanwhile.
+	if wait := o.Grace - time.Since(rotated); wait > 0 {
+		say("waiting %s for tokenizations sealed before the rotation", wait.Round(time.Second))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return res, ctx.Err()
 		}
-		res.Tenants++
-		if err := s.rewrapTenant(ctx, t, res.PANVersion, o.Batch, &res, say); err != nil {
-			return res, err
-		}
+	}
+	tenants, err := pass()
+	if err != nil {
+		return res, err
 	}
 	// Every record must be on the new version before the older ones retire.
 	if stale, err := s.staleRecords(ctx, tenants, res.PANVersion); err != nil || stale > 0 {

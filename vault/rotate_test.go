@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cardproxy/cardproxy/card"
 	"github.com/cardproxy/cardproxy/token"
@@ -47,7 +48,7 @@ func TestRotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var progress []string
-	res, err := s.Rotate(ctx, RotateOptions{Index: true, Batch: 100, Progress: func(l string) { progress = append(progress, l) }})
+	res, err := s.Rotate(ctx, RotateOptions{Index: true, Batch: 100, Grace: 200 * time.Millisecond, Progress: func(l string) { progress = append(progress, l) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestRotate(t *testing.T) {
 		t.Fatalf("new token: %v", err)
 	}
 	// A second rotation without Index keeps dedupe.
-	if _, err := s.Rotate(ctx, RotateOptions{}); err != nil {
+	if _, err := s.Rotate(ctx, RotateOptions{Grace: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	if again2, err := s.Tokenize(ctx, tenants[0], token.FormatOpaque, []card.Card{{PAN: all[0].pan}}); err != nil || again2[0].Token != again[0].Token {
