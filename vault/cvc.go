@@ -137,7 +137,13 @@ func (s *Store) ReadCVC(ctx context.Context, tenant, tok string) (token.CVCClaim
 	if err != nil {
 		return nil, err
 	}
-	cvc, err := openCVC(keys[int(kv)], cvcAAD(tenant, tok, exp.Unix()), str(data, "c"))
+	key, ok := keys[int(kv)]
+	if !ok {
+		// A key version this identity cannot have (retired, or never made):
+		// the CVC cannot be opened any more — unknown, not tampered.
+		return nil, ErrNotFound
+	}
+	cvc, err := openCVC(key, cvcAAD(tenant, tok, exp.Unix()), str(data, "c"))
 	if err != nil {
 		return nil, err
 	}

@@ -266,7 +266,7 @@ func TestCVCUnknownKeyVersionNotAmplified(t *testing.T) {
 	}
 	before := proxy.Stats().Requests
 	for range 20 {
-		if _, err := s.ReadCVC(ctx, tn, tok); !errors.Is(err, ErrTampered) {
+		if _, err := s.ReadCVC(ctx, tn, tok); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("entry with key version 2^40: %v", err)
 		}
 	}

@@ -239,7 +239,7 @@ func TestCVCKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	egress.now = func() time.Time { return time.Now().Add(keyRefresh) }
-	if _, err := egress.ReadCVC(ctx, tn, oldTok); !errors.Is(err, ErrTampered) {
+	if _, err := egress.ReadCVC(ctx, tn, oldTok); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("entry sealed with a retired version: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -113,10 +114,16 @@ func (s *Store) Rotate(ctx context.Context, o RotateOptions) (RotateResult, erro
 	if res.CVCVersion, err = s.rotateKey(ctx, s.cfg.CVCKey); err != nil {
 		return res, err
 	}
-	if err := s.keyConfig(ctx, s.cfg.CVCKey, map[string]any{"min_decryption_version": res.CVCVersion - 1}); err != nil {
+	minCVC, err := s.retirableCVC(ctx)
+	if err != nil {
 		return res, err
 	}
-	say("%s key rotated to version %d (version %d still opens CVCs written before)", s.cfg.CVCKey, res.CVCVersion, res.CVCVersion-1)
+	if minCVC > 1 {
+		if err := s.keyConfig(ctx, s.cfg.CVCKey, map[string]any{"min_decryption_version": minCVC}); err != nil {
+			return res, err
+		}
+	}
+	say("%s key rotated to version %d (versions from %d still open CVCs)", s.cfg.CVCKey, res.CVCVersion, minCVC)
 	if o.Index {
 		if res.IndexVersion, err = s.rotateKey(ctx, s.cfg.IndexKey); err != nil {
 			return res, err
@@ -251,4 +258,37 @@ func (s *Store) staleRecords(ctx context.Context, tenants []string, version int)
 		}
 	}
 	return n, nil
+}
+
+// retirableCVC is the CVC key's lowest version that must stay open: a
+// version can be retired once the next one has been the newest for longer
+// than a CVC lives (MaxCVCTTL) plus the time instances keep an exported key
+// (keyRefresh) — before that, an instance may still seal with it and its
+// CVCs may still be used. Re-running a rotation minutes later retires
+// nothing new.
+func (s *Store) retirableCVC(ctx context.Context) (int, error) {
+	sec, err := s.read(ctx, s.cfg.TransitMount+"/keys/"+s.cfg.CVCKey)
+	if err != nil {
+		return 0, unavailable("read key "+s.cfg.CVCKey, err)
+	}
+	if sec == nil || sec.Data == nil {
+		return 0, fmt.Errorf("%w: key %s vanished", ErrUnavailable, s.cfg.CVCKey)
+	}
+	cutoff := s.now().Add(-(MaxCVCTTL + keyRefresh)).Unix()
+	minDec := 1
+	if v, ok := sec.Data["min_decryption_version"].(json.Number); ok {
+		if n, err := v.Int64(); err == nil && n > 1 {
+			minDec = int(n)
+		}
+	}
+	keys, _ := sec.Data["keys"].(map[string]any)
+	for ver, created := range keys {
+		n, err := strconv.Atoi(ver)
+		c, _ := created.(json.Number)
+		at, cerr := c.Int64()
+		if err == nil && cerr == nil && n > minDec && at < cutoff {
+			minDec = n // version n was the newest before the cutoff: older ones are done
+		}
+	}
+	return minDec, nil
 }
