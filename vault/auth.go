@@ -68,7 +68,17 @@ type login struct {
 	renewing  bool
 	lastLogin time.Time
 	secretID  cachedUnwrap
+	// A refused or failed login is answered from here for loginBackoff,
+	// and renewal of a still-good token is not retried sooner than that:
+	// a burst of requests must not become a burst of logins (each one a
+	// TokenReview on the Kubernetes API with auth_method kubernetes).
+	failedAt   time.Time
+	failErr    error
+	renewAfter time.Time
 }
+
+// loginBackoff is how long a failed login is not retried.
+const loginBackoff = time.Second
 
 // cachedUnwrap is a secret id unwrapped from a file's wrapping token: a
 // wrapping token unwraps once, so the result is kept for later logins
@@ -83,7 +93,7 @@ func (l *login) refresh(ctx context.Context) error {
 		return l.loginLocked(ctx)
 	}
 	half := l.issued.Add(l.expires.Sub(l.issued) / 2)
-	if l.expires.IsZero() || l.renewing || now.Before(half) {
+	if l.expires.IsZero() || l.renewing || now.Before(half) || now.Before(l.renewAfter) {
 		l.mu.Unlock()
 		return nil
 	}
@@ -95,7 +105,8 @@ func (l *login) refresh(ctx context.Context) error {
 	l.mu.Lock()
 	l.renewing = false
 	if err != nil && l.now().Before(l.expires) {
-		err = nil // still good: try again on the next call
+		l.renewAfter = l.now().Add(2 * loginBackoff)
+		err = nil // still good: try again a little later
 	}
 	l.mu.Unlock()
 	return err
@@ -139,6 +150,19 @@ func (l *login) renew(ctx context.Context) error {
 // credentials is ErrForbidden (vault_auth_failed); no credentials to read
 // is a configuration error reported the same way.
 func (l *login) loginLocked(ctx context.Context) error {
+	if l.failErr != nil && l.now().Sub(l.failedAt) < loginBackoff {
+		return l.failErr
+	}
+	err := l.doLogin(ctx)
+	if err != nil {
+		l.failedAt, l.failErr = l.now(), err
+	} else {
+		l.failErr = nil
+	}
+	return err
+}
+
+func (l *login) doLogin(ctx context.Context) error {
 	l.lastLogin = l.now()
 	path, body, err := l.body(ctx)
 	if err != nil {

@@ -16,10 +16,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cardproxy/cardproxy/card"
+	"github.com/cardproxy/cardproxy/internal/faultproxy"
 	"github.com/cardproxy/cardproxy/internal/vaulttest"
 	"github.com/cardproxy/cardproxy/token"
 	"github.com/hashicorp/vault/api"
@@ -344,5 +346,32 @@ func TestWithIdentity(t *testing.T) {
 		if _, err := base.WithIdentity(bad); err == nil {
 			t.Errorf("identity with %+v accepted", bad)
 		}
+	}
+}
+
+// A burst of requests while Vault refuses the credentials is not a burst of
+// logins: a refused login is answered from memory for a second.
+func TestLoginRefusedNoStorm(t *testing.T) {
+	root := newStore(t)
+	mount := enableAuth(t, root, "approle")
+	roleID, _ := appRole(t, root, mount, []string{PolicyTokenize}, "1h", "2h", "")
+	proxy := faultproxy.Start(t, srv.Addr)
+	s, err := New(Config{Address: proxy.URL(), AuthMethod: AuthAppRole, AuthMount: mount,
+		RoleIDFile: writeFile(t, "role-id", roleID), SecretIDFile: writeFile(t, "secret-id", "revoked-or-wrong")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	var refused atomic.Int32
+	atOnce(100, func(int) {
+		if _, err := s.Tokenize(context.Background(), tenant(), token.FormatOpaque, []card.Card{{PAN: "4111111111111111"}}); errors.Is(err, ErrForbidden) {
+			refused.Add(1)
+		}
+	})
+	if refused.Load() != 100 {
+		t.Fatalf("%d of 100 requests refused as vault_auth_failed", refused.Load())
+	}
+	if n := proxy.Stats().Requests; n > 3 {
+		t.Fatalf("100 requests with refused credentials made %d Vault requests (logins)", n)
 	}
 }
