@@ -129,7 +129,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		if side.id == nil {
 			continue
 		}
-		idCfg, err := cfg.WithIdentity(side.id.Resolve(func(s string) string { return repl.ReplaceKnown(s, "") }))
+		id := side.id.Resolve(func(s string) string { return repl.ReplaceKnown(s, "") })
+		idCfg, err := cfg.WithIdentity(id)
+		if err == nil && id.Token == "" && id.TokenFile == "" && id.AuthMethod == "" {
+			// Never fall back to VAULT_TOKEN (an admin's, or the other side's).
+			err = fmt.Errorf("no credentials once placeholders are resolved: set token, token_file or auth_method (an unset {env.*} resolves to nothing)")
+		}
 		if err == nil {
 			err = idCfg.Validate()
 		}

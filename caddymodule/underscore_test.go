@@ -74,3 +74,19 @@ http://%s {
 		t.Fatalf("the PSP did not get the app's key")
 	}
 }
+
+// An identity whose credentials resolve to nothing (an unset variable) is
+// refused at start: it would otherwise run on $VAULT_TOKEN.
+func TestIdentityWithoutCredentials(t *testing.T) {
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
+	t.Setenv("VAULT_TOKEN", vaultSrv(t).Token)
+	global := strings.Replace(globalOptions(vaultSrv(t).Addr, uniqueTenant(), ""), "\t\ttenant ", "\t\tegress_vault {\n\t\t\ttoken {env.CARDPROXY_TEST_UNSET_TOKEN}\n\t\t}\n\t\ttenant ", 1)
+	stop, err := testcaddy.Load(global + "http://" + freeAddr(t) + " {\n\trespond ok\n}\n")
+	if err == nil {
+		stop()
+		t.Fatal("an egress identity with no credentials started")
+	}
+	if !strings.Contains(err.Error(), "egress_vault: no credentials") {
+		t.Fatalf("error: %v", err)
+	}
+}
