@@ -90,3 +90,32 @@ func TestIdentityWithoutCredentials(t *testing.T) {
 		t.Fatalf("error: %v", err)
 	}
 }
+
+// The start-up check sees every place a card_detokenize can sit, and Caddy's
+// whole header rule (dots, and the hyphenated twin of a listed name).
+func TestKeyHeaderCheckEverywhere(t *testing.T) {
+	_, simSrv, ca := startSim(t)
+	t.Setenv("CARDPROXY_TEST_VAULT_TOKEN", vaultSrv(t).Token)
+	global := globalOptions(vaultSrv(t).Addr, uniqueTenant(), "")
+	egress := func(extra string) string {
+		return "card_detokenize " + simSrv.URL + " {\n\t\tpreset multisafepay\n\t\tca_cert " + ca + "\n" + extra + "\t}"
+	}
+	for name, c := range map[string]struct{ servers, site string }{
+		"named route":   {"", "&(egress) {\n\t" + egress("") + "\n}\nhttp://ADDR {\n\tinvoke egress\n}\n"},
+		"handle_errors": {"", "http://ADDR {\n\terror 500\n\thandle_errors {\n\t\t" + egress("") + "\n\t}\n}\n"},
+		"hyphen twin": {"\tservers {\n\t\texpected_underscore_headers x_api_key\n\t}\n",
+			"http://ADDR {\n\t" + egress("\t\tapi_key_header X-Api-Key\n") + "\n}\n"},
+		"dotted header": {"", "http://ADDR {\n\t" + egress("\t\tapi_key_header x.api.key\n") + "\n}\n"},
+	} {
+		cfg := strings.Replace(global, "\tadmin off\n", "\tadmin off\n"+c.servers, 1) + strings.ReplaceAll(c.site, "ADDR", freeAddr(t))
+		stop, err := testcaddy.Load(cfg)
+		if err == nil {
+			stop()
+			t.Errorf("%s: an egress whose key header Caddy drops started", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), "forwards the app's") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
