@@ -57,6 +57,10 @@ type demo struct {
 	shopLog string
 	sim     *pspsim.Sim
 	tempDir string
+	// auditLog is where Caddyfile.example writes the cardproxy.audit
+	// trail; config the demo's adapted JSON configuration.
+	auditLog string
+	config   []byte
 }
 
 func freePort(t *testing.T) string {
@@ -112,6 +116,7 @@ func startDemo(t *testing.T) *demo {
 		"VAULT_ADDR": v.Addr, "CARDPROXY_VAULT_TOKEN_FILE": tokenFile,
 		"CARDPROXY_PORT": port, "CARDPROXY_EGRESS_PORT": egressPort, "CARDPROXY_APP": strings.TrimPrefix(app.URL, "http://"),
 		"CARDPROXY_PUBLIC_URL": shopURL, "CARDPROXY_PSP_URL": api.URL, "CARDPROXY_PSP_CA": caFile, "MSP_API_KEY": pspKey,
+		"CARDPROXY_AUDIT_LOG": filepath.Join(dir, "audit.log"),
 	} {
 		t.Setenv(k, val)
 	}
@@ -130,7 +135,8 @@ func startDemo(t *testing.T) *demo {
 		t.Fatalf("load: %v", err)
 	}
 	t.Cleanup(func() { _ = caddy.Stop() })
-	return &demo{vault: v, shopURL: shopURL, shop: shop, shopLog: shopLog, sim: sim, tempDir: dir}
+	return &demo{vault: v, shopURL: shopURL, shop: shop, shopLog: shopLog, sim: sim, tempDir: dir,
+		auditLog: filepath.Join(dir, "audit.log"), config: cfg}
 }
 
 func browser(t *testing.T) (context.Context, context.CancelFunc) {
@@ -189,6 +195,12 @@ func pay(t *testing.T, ctx context.Context, shopURL, number, shot string) (title
 	if detail, err = chromedp.Run(ctx, chromedp.Text(chromedp.ID("detail"))); err != nil {
 		t.Fatal(err)
 	}
+	screenshot(t, ctx, shot)
+	return title, detail
+}
+
+// screenshot saves the page as it is to the artifacts directory.
+func screenshot(t *testing.T, ctx context.Context, name string) {
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
@@ -198,12 +210,11 @@ func pay(t *testing.T, ctx context.Context, shopURL, number, shot string) (title
 		dir = "artifacts"
 	}
 	if err := os.MkdirAll(dir, 0o755); err == nil {
-		p := filepath.Join(dir, shot)
+		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, png, 0o644); err == nil {
 			t.Logf("screenshot: %s", p)
 		}
 	}
-	return title, detail
 }
 
 var orderRE = regexp.MustCompile(`Order (demo-[0-9-]+)`)

@@ -74,7 +74,7 @@ wait_for "https://127.0.0.1:$PSP_PORT/_sim/requests" pspsim "$demo/pspsim.log"
 export VAULT_ADDR="http://127.0.0.1:$VAULT_PORT" CARDPROXY_VAULT_TOKEN_FILE="$demo/vault-token"
 export CARDPROXY_PORT="$PORT" CARDPROXY_EGRESS_PORT="$EGRESS_PORT" CARDPROXY_APP="127.0.0.1:$APP_PORT"
 export CARDPROXY_PUBLIC_URL="http://127.0.0.1:$PORT" CARDPROXY_PSP_URL="https://127.0.0.1:$PSP_PORT"
-export CARDPROXY_PSP_CA="$demo/pspsim-ca.pem" MSP_API_KEY="$psp_key"
+export CARDPROXY_PSP_CA="$demo/pspsim-ca.pem" MSP_API_KEY="$psp_key" CARDPROXY_AUDIT_LOG="$demo/audit.log"
 if (( check )); then
 	# The example config as operators check theirs (it provisions every
 	# module, auto_setup included, against this Vault).
@@ -105,6 +105,17 @@ if (( check )); then
 	curl -fsS --cacert "$demo/pspsim-ca.pem" "https://127.0.0.1:$PSP_PORT/_sim/requests" | grep -q '4111111111111111' ||
 		{ echo "demo check: FAILED — the PSP did not receive the card"; exit 1; }
 	echo "demo check: ok — $(grep -o 'Order [^<]*' <<<"$result"); the shop saw $(grep -o 'cp_pan_[0-9A-Za-z]*' "$demo/shop-requests.log" | head -1), the PSP saw the card"
+	# The evidence for an assessor, from this run's audit trail.
+	"$demo/cardproxy" scope-report --log "$demo/audit.log" --config Caddyfile.example \
+		--json "$demo/scope-report.json" --html "$demo/scope-report.html" ||
+		{ echo "demo check: FAILED — scope-report"; exit 1; }
+	python3 - "$demo/scope-report.json" <<'PY' || { echo "demo check: FAILED — the scope report's figures"; exit 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["tokenize_requests"] >= 1 and r["cvcs_used"] >= 1 and r["card_data_forwarded_to_app"] == 0, r
+assert any(d["result"] == "ok" and d["kind"] == "pan" for d in r["detokenizations"]), r["detokenizations"]
+PY
+	echo "demo check: scope report in $demo/scope-report.html (and .json)"
 	exit 0
 fi
 
@@ -121,6 +132,11 @@ cardproxy demo is running — open  $shop/  and pay (Ctrl-C stops everything).
   vault            $VAULT_ADDR     dev server, in memory
 
   The shop's request log — the evidence it never saw a card number:  $demo/shop-requests.log
-  cardproxy's log (tokenize / detokenize audit lines):                $demo/cardproxy.log
+  cardproxy's log:                                                    $demo/cardproxy.log
+  The audit trail (cardproxy.audit):                                  $demo/audit.log
+  The PCI scope report: after paying, run
+    $demo/cardproxy scope-report --log $demo/audit.log --config Caddyfile.example --html $demo/scope-report.html
+  and open $demo/scope-report.html (written when you press Ctrl-C too).
 MSG
+trap '"$demo/cardproxy" scope-report --log "$demo/audit.log" --config Caddyfile.example --json "$demo/scope-report.json" --html "$demo/scope-report.html" >/dev/null 2>&1 && echo "demo: scope report in $demo/scope-report.html"; echo "demo: stopping…"; exit 0' INT
 wait
