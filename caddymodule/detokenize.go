@@ -227,12 +227,11 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	}
 	resp, err := d.client.Do(up) // → the PSP, and nowhere else
 	if err != nil {
-		d.metrics.requests.WithLabelValues(string(refusal.PSPUnreachable)).Inc()
 		// The error text can hold the URL (and so a query api_key): log
 		// the upstream host only.
 		d.logger.Error("PSP request failed", zap.String("upstream", d.upstream.Host), zap.String("request_id", reqID),
 			zap.Bool("timeout", errors.Is(err, context.DeadlineExceeded)))
-		return refusal.New(refusal.PSPUnreachable, "the payment provider could not be reached; the request may not have been processed. Check the order status before retrying.").Write(w)
+		return d.refuse(w, r, reqID, refusal.New(refusal.PSPUnreachable, "the payment provider could not be reached; the request may not have been processed. Check the order status before retrying."))
 	}
 	defer resp.Body.Close()
 	d.metrics.requests.WithLabelValues("forwarded").Inc()
@@ -242,7 +241,7 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *refusal.Error) error {
 	d.metrics.requests.WithLabelValues(string(e.Code)).Inc()
 	d.audit.failed(r, evRefuse, "egress request refused", zap.String("code", string(e.Code)), zap.Int("status", e.Status()),
-		zap.String("reason", card.Redact(e.Message)), zap.String("route", r.URL.Path),
+		zap.String("reason", card.Redact(e.Message)), zap.String("route", safeRoute(r)),
 		zap.String("upstream", d.upstream.Host), zap.String("cause", maskErr(e.Cause)))
 	if d.Preset == "stripe" {
 		// Stripe's SDKs retry 5xx answers by themselves; a retry of a
@@ -263,7 +262,7 @@ func (d *Detokenize) logAudit(r *http.Request, audit []egress.Lookup) {
 			ev = evCVCUse
 		}
 		fields := []zap.Field{zap.String("kind", a.Kind), zap.String("token", a.Token), zap.String("result", a.Result),
-			zap.String("route", r.URL.Path), zap.String("upstream", d.upstream.Host)}
+			zap.String("route", safeRoute(r)), zap.String("upstream", d.upstream.Host)}
 		if a.Result == "ok" {
 			d.audit.event(r, ev, "detokenized", fields...)
 		} else {
@@ -278,3 +277,7 @@ var (
 	_ caddy.Validator             = (*Detokenize)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Detokenize)(nil)
 )
+
+// safeRoute is the request path for the audit trail: the app chooses it, so
+// card numbers in it are masked and its length bounded.
+func safeRoute(r *http.Request) string { return card.Printable(card.Redact(r.URL.Path), 256) }

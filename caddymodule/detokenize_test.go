@@ -394,3 +394,31 @@ func TestEgressTokenBoundElsewhere(t *testing.T) {
 		t.Fatalf("token bound to this upstream: %d %s", w.Code, w.Body)
 	}
 }
+
+// The app chooses the egress path: a card number in it is masked in the
+// audit trail (and so in the scope report).
+func TestEgressRouteMasked(t *testing.T) {
+	cap := &capture{answer: `{}`}
+	s, ca := tlsServer(t, cap)
+	e := newEgress(t, s.URL, ca, nil)
+	for _, path := range []string{"/v1/json/orders/4111111111111111", "/v1/json/orders/4111-1111-1111-1111"} {
+		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(`{"gateway_info":{"card_number":"cp_pan_AAAAAAAAAAAAAAAAAAAAAAAA"}}`))
+		r.Header.Set("Content-Type", "application/json")
+		if w := e.do(t, r); w.Code != 400 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+	n := 0
+	for _, en := range e.logs.All() {
+		b, _ := json.Marshal(en.ContextMap())
+		if strings.Contains(string(b), "4111111111111111") || strings.Contains(string(b), "4111-1111-1111-1111") {
+			t.Errorf("%q carries the card number: %s", en.Message, b)
+		}
+		if en.LoggerName == auditLoggerName {
+			n++
+		}
+	}
+	if n < 4 {
+		t.Fatalf("%d audit events for two refused requests", n)
+	}
+}

@@ -65,6 +65,9 @@ func TestEgressBoundToUpstream(t *testing.T) {
 	if w := e2.do(t, r); w.Code != 502 || !strings.Contains(w.Body.String(), "psp_unreachable") {
 		t.Fatalf("untrusted certificate: %d %s", w.Code, w.Body)
 	}
+	if e2.logs.FilterMessage("egress request refused").FilterField(zap.String("code", "psp_unreachable")).Len() != 1 {
+		t.Error("the unreachable PSP is not in the audit trail")
+	}
 	if len(psp.got()) != 1 {
 		t.Fatal("request sent to an upstream with an untrusted certificate")
 	}

@@ -108,3 +108,16 @@ func onlyDigitsMasked(t *testing.T, in, out string) {
 		t.Fatalf("MaskAll dropped the end of the text")
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"card_number":                   "card_number",
+		"a\x01b\nc\xffd":                "a?b?c?d",
+		strings.Repeat("x", 200):        strings.Repeat("x", 128) + "…",
+		"gateway_info.card_number[0]ü€": "gateway_info.card_number[0]ü€",
+	} {
+		if got := Printable(in, 128); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

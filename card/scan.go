@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Finding card numbers inside free text: request bodies cardproxy does not
@@ -218,6 +219,27 @@ func maskOnce(text string, match Matcher) (string, int) {
 func Redact(s string) string {
 	out, _ := MaskAll(s, AnyLuhn)
 	return out
+}
+
+// Printable is s for a log line or a report, bounded: control characters
+// and invalid UTF-8 become '?', and past max runes it is cut with "…" (a
+// shopper chooses field names: one must not make a log line megabytes long).
+// Mask card numbers first (Redact), then bound.
+func Printable(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			r = '?'
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
 
 // MaskCVCs replaces each digit-bounded occurrence of one of cvcs in s with

@@ -197,4 +197,4 @@ func NamedLikeCVC(f *bodyrewrite.Field) bool {
 }
 
 // SafeName is a field's name for messages and logs, card numbers masked.
-func SafeName(f *bodyrewrite.Field) string { return card.Redact(f.Name()) }
+func SafeName(f *bodyrewrite.Field) string { return card.Printable(card.Redact(f.Name()), 128) }

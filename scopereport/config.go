@@ -70,7 +70,7 @@ func ConfigFromJSON(raw []byte) (*Config, error) {
 	apps, _ := doc["apps"].(map[string]any)
 	if cp, ok := apps["cardproxy"].(map[string]any); ok {
 		v, _ := cp["vault"].(map[string]any)
-		c.Vault.Address = str(v["address"])
+		c.Vault.Address = hostsOnly(str(v["address"]))
 		kind := credentialKind(v)
 		for _, side := range []string{"ingress", "egress"} {
 			c.Vault.Identities[side] = "shared: " + kind
@@ -95,10 +95,7 @@ func ConfigFromJSON(raw []byte) (*Config, error) {
 				c.Ingress = append(c.Ingress, IngressRoute{Server: name, Listen: listen, AutoDetect: h["auto_detect"] != false,
 					Fields: map[string][]string{"pan": strs(h["pan"]), "cvc": strs(h["cvc"])}, BindUpstream: strs(h["bind_upstream"])})
 			case "card_detokenize":
-				up := str(h["upstream"])
-				if u, err := url.Parse(up); err == nil && u.Host != "" {
-					up = u.Scheme + "://" + u.Host // never a path or userinfo
-				}
+				up := hostsOnly(str(h["upstream"]))
 				c.Egress = append(c.Egress, EgressRoute{Server: name, Listen: listen, Upstream: up, Preset: str(h["preset"]),
 					KeyInjected: str(h["api_key"]) != ""})
 			case "card_3ds_relay":
@@ -157,4 +154,24 @@ func strs(v any) []string {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// hostsOnly keeps scheme and host of each comma-separated URL (never a
+// path, query or userinfo); a placeholder stays as it is, anything else is
+// "(unparseable)".
+func hostsOnly(s string) string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		switch u, err := url.Parse(a); {
+		case a == "":
+		case strings.HasPrefix(a, "{") && strings.HasSuffix(a, "}") && !strings.ContainsAny(a, "@/"):
+			out = append(out, a)
+		case err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http"):
+			out = append(out, u.Scheme+"://"+u.Host)
+		default:
+			out = append(out, "(unparseable)")
+		}
+	}
+	return strings.Join(out, ",")
 }

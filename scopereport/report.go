@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cardproxy/cardproxy/card"
 )
 
 // Report is the evidence for one period (its JSON is the report's JSON).
@@ -24,7 +26,10 @@ type Report struct {
 		From time.Time `json:"from"`
 		To   time.Time `json:"to"`
 	} `json:"period"`
-	Events          int          `json:"events"`
+	Events int `json:"events"`
+	// SkippedLines are lines that were not a readable log entry (cut,
+	// over-long, other formats): counted, not read.
+	SkippedLines    int          `json:"skipped_lines"`
 	TokenizeReqs    int          `json:"tokenize_requests"`
 	FieldsTokenized []FieldCount `json:"fields_tokenized"`
 	TokensIssued    struct {
@@ -108,8 +113,14 @@ type event struct {
 	Code     string   `json:"code"`
 }
 
+// maxLine bounds one log line; longer ones are skipped (counted).
+const maxLine = 1 << 20
+
 // Build reads an audit log (JSON lines; lines of other loggers are
-// skipped) and counts the events within [from, to) (zero: unbounded).
+// skipped, unreadable ones counted in SkippedLines) and counts the events
+// within [from, to) (zero: unbounded). Routes and field names are masked
+// and bounded again here: the report holds no card data even from a log
+// written by an older cardproxy.
 func Build(log io.Reader, from, to time.Time, now time.Time) (*Report, error) {
 	r := &Report{GeneratedAt: now.UTC(), VaultIdentities: map[string][]string{}, ChecksRun: checksRun,
 		FieldsTokenized: []FieldCount{}, Detokenizations: []DetokCount{}, Refusals: []RefusalCount{}}
@@ -117,15 +128,40 @@ func Build(log io.Reader, from, to time.Time, now time.Time) (*Report, error) {
 	detok := map[DetokCount]int{}
 	refusals := map[RefusalCount]int{}
 	idents := map[string]map[string]bool{}
-	sc := bufio.NewScanner(log)
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for line := 1; sc.Scan(); line++ {
-		var ev event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return nil, fmt.Errorf("scope-report: line %d is not a JSON log entry: %v", line, err)
+	br := bufio.NewReaderSize(log, 64<<10)
+	for {
+		line, long, err := readLine(br)
+		if err == io.EOF {
+			break
 		}
-		if ev.Logger != "cardproxy.audit" {
+		if err != nil {
+			return nil, err
+		}
+		if long {
+			r.SkippedLines++
 			continue
+		}
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var head struct {
+			Logger string `json:"logger"`
+		}
+		if json.Unmarshal(line, &head) != nil {
+			r.SkippedLines++
+			continue
+		}
+		if head.Logger != "cardproxy.audit" {
+			continue
+		}
+		var ev event
+		if json.Unmarshal(line, &ev) != nil {
+			r.SkippedLines++
+			continue
+		}
+		ev.Route, ev.URI = safe(ev.Route, 256), safe(ev.URI, 256)
+		for i, f := range ev.Fields {
+			ev.Fields[i] = safe(f, 128)
 		}
 		at := time.Unix(0, int64(ev.TS*1e9)).UTC()
 		if !from.IsZero() && at.Before(from) || !to.IsZero() && !at.Before(to) {
@@ -172,9 +208,6 @@ func Build(log io.Reader, from, to time.Time, now time.Time) (*Report, error) {
 		case "relay_serve":
 			r.Relays.Served++
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	for k, n := range fields {
 		k.Count = n
@@ -233,3 +266,26 @@ var controls = []Control{
 	{"10.2", "Every tokenization, detokenization, CVC use, refusal and 3-D Secure relay is an audit event (cardproxy.audit), matched with Vault's audit device",
 		"events; this report is built from that trail"},
 }
+
+// readLine reads one line; long reports a line past maxLine (read to its
+// end and dropped).
+func readLine(br *bufio.Reader) (line []byte, long bool, err error) {
+	for {
+		chunk, isPrefix, err := br.ReadLine()
+		if err != nil {
+			return nil, false, err
+		}
+		if !long {
+			line = append(line, chunk...)
+			if len(line) > maxLine {
+				long, line = true, nil
+			}
+		}
+		if !isPrefix {
+			return line, long, nil
+		}
+	}
+}
+
+// safe masks card numbers and bounds a string from the log.
+func safe(s string, n int) string { return card.Printable(card.Redact(s), n) }

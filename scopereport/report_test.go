@@ -48,13 +48,25 @@ func TestBuild(t *testing.T) {
 	if !strings.Contains(page.String(), `<svg id="dataflow"`) || strings.Contains(page.String(), "<script") || strings.Contains(page.String(), "http://") && !strings.Contains(page.String(), "www.w3.org") {
 		t.Error("the page is not self-contained with its data-flow SVG")
 	}
-	if _, err := Build(strings.NewReader("not json\n"), time.Time{}, time.Time{}, time.Now()); err == nil {
-		t.Error("a broken log line accepted")
+	// Lines it cannot read are counted, not fatal; nothing from the log
+	// reaches the report unmasked or unbounded.
+	odd := "not json\n" + `{"logger":"cardproxy.audit","ts":"2026-11-26"}` + "\n" +
+		`{"level":"info","ts":1795700001.0,"logger":"cardproxy.audit","event":"detokenize","side":"egress","kind":"pan","result":"unknown","route":"/v1/json/orders/4111111111111111","upstream":"psp"}` + "\n" +
+		`{"logger":"cardproxy.audit","event":"tokenize","fields":["` + strings.Repeat("\u0001", 300000) + `"]}` + "\n" +
+		`{"logger":"cardproxy.audit","ts":1795700002.0,"event":"tokenize","cards":1,"uri":"/c","fields":["` + strings.Repeat("n", 500) + `"]}` + "\n" +
+		`{"logger":"cardproxy.audit","ts":1795700003.0,"event":"refuse","code":"psp_unreachable","side":"egress"}` // no newline: cut
+	r, err = Build(strings.NewReader(odd), time.Time{}, time.Time{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(r)
+	if r.SkippedLines != 3 || r.Events != 3 || strings.Contains(string(b), "4111111111111111") || len(r.FieldsTokenized[0].Field) > 200 {
+		t.Fatalf("odd lines: skipped %d, events %d: %.300s", r.SkippedLines, r.Events, b)
 	}
 }
 
 func TestConfigFromJSON(t *testing.T) {
-	cfg := `{"admin":{"listen":"unix//run/cardproxy/admin.sock|0600"},"apps":{"cardproxy":{"vault":{"address":"https://v:8200","token_file":"/secret"},
+	cfg := `{"admin":{"listen":"unix//run/cardproxy/admin.sock|0600"},"apps":{"cardproxy":{"vault":{"address":"https://u:pw@v:8200/x, {env.VAULT_ADDR}","token_file":"/secret"},
 "egress_vault":{"auth_method":"approle","role_id_file":"/r","secret_id_file":"/s"}},
 "http":{"servers":{"srv0":{"listen":[":8080"],"routes":[{"handle":[{"handler":"subroute","routes":[{"handle":[{"handler":"card_tokenize","pan":["card_number"],"cvc":["cvc"]}]}]}]}]},
 "srv1":{"listen":["127.0.0.1:8081"],"routes":[{"handle":[{"handler":"card_detokenize","upstream":"https://user:pw@testapi.multisafepay.com/v1","preset":"multisafepay","api_key":"{env.MSP_API_KEY}"}]}]}}}}}`
@@ -62,7 +74,7 @@ func TestConfigFromJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Admin != "unix socket /run/cardproxy/admin.sock|0600" || len(c.Ingress) != 1 || !c.Ingress[0].AutoDetect ||
+	if c.Admin != "unix socket /run/cardproxy/admin.sock|0600" || c.Vault.Address != "https://v:8200,{env.VAULT_ADDR}" || len(c.Ingress) != 1 || !c.Ingress[0].AutoDetect ||
 		len(c.Egress) != 1 || c.Egress[0].Upstream != "https://testapi.multisafepay.com" || !c.Egress[0].KeyInjected ||
 		c.Vault.Identities["ingress"] != "shared: token file" || c.Vault.Identities["egress"] != "own: auth_method approle" {
 		t.Fatalf("%+v", c)
