@@ -63,7 +63,7 @@ func (d *Detokenize) answer(w http.ResponseWriter, r *http.Request, resp *http.R
 	if mk.Masked > 0 {
 		d.metrics.masked.Add(float64(mk.Masked))
 		d.logger.Warn("masked card data in a PSP answer", zap.Int("count", mk.Masked), zap.String("upstream", d.upstream.Host),
-			zap.String("route", safeRoute(r)), zap.String("request_id", reqID))
+			zap.String("route", logURI(r)), zap.String("request_id", reqID))
 	}
 	if r.Method != http.MethodHead && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
 		h.Set("Content-Length", strconv.Itoa(len(out)))
@@ -104,7 +104,7 @@ func (d *Detokenize) readAnswer(resp *http.Response) (body []byte, gunzipped boo
 func (d *Detokenize) withhold(w http.ResponseWriter, r *http.Request, rerr *refusal.Error) error {
 	d.metrics.requests.WithLabelValues(string(rerr.Code)).Inc()
 	d.audit.failed(r, evRefuse, "PSP answer withheld", zap.String("code", string(rerr.Code)), zap.Int("status", rerr.Status()),
-		zap.String("route", safeRoute(r)), zap.String("upstream", d.upstream.Host))
+		zap.String("route", logURI(r)), zap.String("upstream", d.upstream.Host))
 	for k := range w.Header() {
 		w.Header().Del(k)
 	}

@@ -241,7 +241,7 @@ func (d *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 func (d *Detokenize) refuse(w http.ResponseWriter, r *http.Request, reqID string, e *refusal.Error) error {
 	d.metrics.requests.WithLabelValues(string(e.Code)).Inc()
 	d.audit.failed(r, evRefuse, "egress request refused", zap.String("code", string(e.Code)), zap.Int("status", e.Status()),
-		zap.String("reason", card.Redact(e.Message)), zap.String("route", safeRoute(r)),
+		zap.String("reason", card.Redact(e.Message)), zap.String("route", logURI(r)),
 		zap.String("upstream", d.upstream.Host), zap.String("cause", maskErr(e.Cause)))
 	if d.Preset == "stripe" {
 		// Stripe's SDKs retry 5xx answers by themselves; a retry of a
@@ -262,7 +262,7 @@ func (d *Detokenize) logAudit(r *http.Request, audit []egress.Lookup) {
 			ev = evCVCUse
 		}
 		fields := []zap.Field{zap.String("kind", a.Kind), zap.String("token", a.Token), zap.String("result", a.Result),
-			zap.String("route", safeRoute(r)), zap.String("upstream", d.upstream.Host)}
+			zap.String("route", logURI(r)), zap.String("upstream", d.upstream.Host)}
 		if a.Result == "ok" {
 			d.audit.event(r, ev, "detokenized", fields...)
 		} else {
@@ -277,7 +277,3 @@ var (
 	_ caddy.Validator             = (*Detokenize)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Detokenize)(nil)
 )
-
-// safeRoute is the request path for the audit trail: the app chooses it, so
-// card numbers in it are masked and its length bounded.
-func safeRoute(r *http.Request) string { return card.Printable(card.Redact(r.URL.Path), 256) }

@@ -247,7 +247,7 @@ var (
 // logURI is the request path for logs, card numbers masked. The query is
 // left out ("?…"): a shopper can put a CVC there, which no mask recognises.
 func logURI(r *http.Request) string {
-	p := card.Redact(r.URL.EscapedPath())
+	p := card.Printable(card.Redact(r.URL.EscapedPath()), 256) // the client chose it: masked and bounded
 	if r.URL.RawQuery != "" {
 		p += "?…"
 	}

@@ -182,8 +182,9 @@ func Build(log io.Reader, from, to time.Time, now time.Time) (*Report, error) {
 		}
 		route := ev.Route
 		if route == "" {
-			route, _, _ = strings.Cut(ev.URI, "?")
+			route = ev.URI
 		}
+		route, _, _ = strings.Cut(route, "?")
 		switch ev.Event {
 		case "tokenize":
 			r.TokenizeReqs++

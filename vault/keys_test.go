@@ -41,16 +41,7 @@ func asPolicies(t *testing.T, root *Store, policies []string, mut ...func(*Confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Address: srv.Addr, Token: sec.Auth.ClientToken}
-	for _, f := range mut {
-		f(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return storeFor(t, Config{Address: srv.Addr, Token: sec.Auth.ClientToken}, mut...)
 }
 
 // The index key computed in process is Transit's HMAC, byte for byte: a

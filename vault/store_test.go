@@ -25,7 +25,16 @@ func tenant() string { return fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1e6, t
 
 func newStore(t *testing.T, mut ...func(*Config)) *Store {
 	t.Helper()
-	cfg := Config{Address: srv.Addr, Token: srv.Token}
+	s := storeFor(t, Config{Address: srv.Addr, Token: srv.Token}, mut...)
+	if err := s.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// storeFor is a store for cfg changed by mut, closed with the test.
+func storeFor(t *testing.T, cfg Config, mut ...func(*Config)) *Store {
+	t.Helper()
 	for _, f := range mut {
 		f(&cfg)
 	}
@@ -34,9 +43,6 @@ func newStore(t *testing.T, mut ...func(*Config)) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	if err := s.Setup(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return s
 }
 
