@@ -79,11 +79,7 @@ func Binary() (string, error) {
 		}
 		cache = filepath.Join(base, "cardproxy")
 	}
-	version := os.Getenv("CARDPROXY_VAULT_VERSION")
-	if version == "" {
-		version = VaultVersion
-	}
-	p := filepath.Join(cache, "vault-"+version, "vault")
+	p := filepath.Join(cache, "vault-"+VaultVersion+"-minimal", "vault")
 	if _, err := os.Stat(p); err == nil {
 		return p, nil
 	}
