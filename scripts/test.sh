@@ -2,15 +2,21 @@
 # scripts/test.sh — cardproxy's test command (README and CI run exactly this).
 #
 # Gets a real Vault (scripts/vault.sh: PATH, cache, or a build from the Go
-# module proxy on first run), then vet, gofmt and every Go test against it.
+# module proxy on first run, in the background while the rest is installed
+# and vetted), then vet, gofmt and every Go test against it.
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run Tokenize -v).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 
-CARDPROXY_VAULT_BIN="$("$here/scripts/vault.sh" path)"
-export CARDPROXY_VAULT_BIN
-echo "test: using vault $("$CARDPROXY_VAULT_BIN" version 2>/dev/null | head -1) at $CARDPROXY_VAULT_BIN"
+start=$SECONDS
+
+# A real Vault: found at once, or built in the background (scripts/vault.sh)
+# while the browser and the parsers are installed and cardproxy is vetted.
+vault_out="$(mktemp)"
+trap 'rm -f "$vault_out"' EXIT
+"$here/scripts/vault.sh" path >"$vault_out" &
+vault_pid=$!
 
 # The browser test (e2e/) drives Debian's headless Chromium; install it when
 # missing and we can (root with apt-get). Without it that test fails, loudly.
@@ -34,6 +40,11 @@ if [[ -n "$unformatted" ]]; then
 	echo "test: gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 
-echo "test: go test"
+wait "$vault_pid" || { echo "test: no vault binary (scripts/vault.sh failed, see above)"; exit 1; }
+CARDPROXY_VAULT_BIN="$(cat "$vault_out")"
+export CARDPROXY_VAULT_BIN
+echo "test: using vault $("$CARDPROXY_VAULT_BIN" version 2>/dev/null | head -1) at $CARDPROXY_VAULT_BIN"
+
+echo "test: go test (ready after $((SECONDS - start))s)"
 # -count=1: never a cached pass; the Vault-backed tests must really run.
 go test -count=1 "$@" ./...
