@@ -3,11 +3,12 @@
 //	go build ./cmd/cardproxy
 //	./cardproxy run --config Caddyfile.example
 //	./cardproxy vault-init --address http://127.0.0.1:8200
-//	./cardproxy list-modules | grep card
+//	./cardproxy list-modules --versions | grep card   # cardproxy's modules carry its version
 //	./cardproxy version          # cardproxy's version, then Caddy's
 package main
 
 import (
+	"os"
 	"runtime/debug"
 
 	"github.com/caddyserver/caddy/v2"
@@ -24,24 +25,30 @@ var version string
 
 func main() {
 	bi, _ := debug.ReadBuildInfo()
-	caddy.CustomVersion = versionString(version, bi)
+	v := moduleVersion(version, bi)
+	caddy.CustomVersion = "cardproxy " + v
+	if fl, ok := parseListModules(os.Args); ok && bi != nil {
+		listModules(fl, ownModules(bi.Main.Path), v, bi.Main.Path)
+		return
+	}
 	caddycmd.Main()
 }
 
-// versionString is what `cardproxy version` prints before Caddy's own
-// version: "cardproxy <version>", the version being the one set at build
-// time, else the module's (go install …@v1.2.3), else the VCS revision the
-// binary was built from (with "+dirty" for uncommitted changes).
-func versionString(set string, bi *debug.BuildInfo) string {
+// moduleVersion is cardproxy's version: `cardproxy version` prints it before
+// Caddy's own version, `cardproxy list-modules --versions` after each of
+// cardproxy's modules. It is the one set at build time, else the module's (go
+// install …@v1.2.3), else the VCS revision the binary was built from (with
+// "+dirty" for uncommitted changes).
+func moduleVersion(set string, bi *debug.BuildInfo) string {
 	if set != "" {
-		return "cardproxy " + set
+		return set
 	}
 	v := "(devel)"
 	if bi == nil {
-		return "cardproxy " + v
+		return v
 	}
 	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return "cardproxy " + bi.Main.Version
+		return bi.Main.Version
 	}
 	var rev, dirty string
 	for _, s := range bi.Settings {
@@ -60,5 +67,5 @@ func versionString(set string, bi *debug.BuildInfo) string {
 	if rev != "" {
 		v = rev + dirty
 	}
-	return "cardproxy " + v
+	return v
 }
