@@ -492,3 +492,6 @@ replace github.com/okta/okta-sdk-golang/v5 => ./stub/okta-sdk-golang
 
 // Vault Agent's GCP auto-auth is not built in (see main.go).
 replace github.com/hashicorp/go-gcp-common => ./stub/go-gcp-common
+
+// The AliCloud KMS seal is not built in (see main.go).
+replace github.com/hashicorp/go-kms-wrapping/wrappers/alicloudkms/v2 => ./stub/alicloudkms

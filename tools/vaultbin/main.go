@@ -14,11 +14,12 @@
 //     proxy`; no cloud secrets engines, database plugins or cloud auth methods;
 //   - plus the Kubernetes auth method, which cardproxy supports (registered
 //     below: the minimal build leaves it out);
-//   - minus three libraries, replaced by stubs in stub/ (go.mod's replace
+//   - minus four libraries, replaced by stubs in stub/ (go.mod's replace
 //     directives) that keep their API and refuse when called: go-discover
 //     (Raft's cloud auto_join: fourteen clouds' SDKs and Kubernetes' client),
-//     the Okta SDK (Okta push MFA) and go-gcp-common (Vault Agent's GCP
-//     auto-auth). None is used by cardproxy or its tests.
+//     the Okta SDK (Okta push MFA), go-gcp-common (Vault Agent's GCP
+//     auto-auth) and the AliCloud KMS seal. None is used by cardproxy or its
+//     tests.
 package main
 
 import (
