@@ -12,26 +12,31 @@ cd "$here"
 start=$SECONDS
 
 # A real Vault: found at once, or built in the background (scripts/vault.sh)
-# while the browser and the parsers are installed and cardproxy is vetted.
+# while the browser and the parsers are installed and cardproxy is vetted:
+# on a fresh machine all three take minutes, two of them mostly downloading.
 vault_out="$(mktemp)"
 trap 'rm -f "$vault_out"' EXIT
 "$here/scripts/vault.sh" path >"$vault_out" &
 vault_pid=$!
 
-# The browser test (e2e/) drives Debian's headless Chromium; install it when
-# missing and we can (root with apt-get). Without it that test fails, loudly.
-if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CARDPROXY_CHROMIUM:-}" ]]; then
-	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-		echo "test: installing chromium (Debian package) for the browser test…"
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-	else
-		echo "test: WARNING: no chromium; the browser test will fail (apt-get install chromium, or CARDPROXY_SKIP_BROWSER=1)"
+# Installed in the background too, one after the other (apt's lock): the
+# browser test (e2e/) drives Debian's headless Chromium, installed when missing
+# and we can (root with apt-get), else that test fails, loudly; the
+# parser-differential suite (difftest/) runs real PHP, Werkzeug, Django and
+# Express apps behind cardproxy, and sdktest/ the PSPs' Node SDKs
+# (scripts/parsers.sh installs whichever are missing).
+(
+	if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CARDPROXY_CHROMIUM:-}" ]]; then
+		if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+			echo "test: installing chromium (Debian package) for the browser test…"
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+		else
+			echo "test: WARNING: no chromium; the browser test will fail (apt-get install chromium, or CARDPROXY_SKIP_BROWSER=1)"
+		fi
 	fi
-fi
-
-# The parser-differential suite (difftest/) runs real PHP, Werkzeug, Django
-# and Express apps behind cardproxy; install whichever are missing.
-"$here/scripts/parsers.sh"
+	"$here/scripts/parsers.sh"
+) &
+install_pid=$!
 
 echo "test: go vet"
 go vet ./...
@@ -40,6 +45,7 @@ if [[ -n "$unformatted" ]]; then
 	echo "test: gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 
+wait "$install_pid" || { echo "test: installing Chromium or the parsers failed (see above)"; exit 1; }
 wait "$vault_pid" || { echo "test: no vault binary (scripts/vault.sh failed, see above)"; exit 1; }
 CARDPROXY_VAULT_BIN="$(cat "$vault_out")"
 export CARDPROXY_VAULT_BIN

@@ -66,12 +66,24 @@ build_vault() {
 	log "built $bin in $((SECONDS - start))s"
 }
 
+# build_once builds unless another vault.sh (the demo's, CI's) is building the
+# same binary: then it waits for that one and uses its result.
+build_once() {
+	mkdir -p "$(dirname "$bin")"
+	exec 9>"$bin.lock"
+	if command -v flock >/dev/null && ! flock -n 9; then
+		log "another scripts/vault.sh is building $bin; waiting for it"
+		flock 9
+	fi
+	find_vault >/dev/null || build_vault
+}
+
 case "${1:-path}" in
 path)
-	find_vault || { build_vault; echo "$bin"; }
+	find_vault || { build_once; echo "$bin"; }
 	;;
 build)
-	if p="$(find_vault)"; then log "already have $p"; echo "$p"; else build_vault; echo "$bin"; fi
+	if p="$(find_vault)"; then log "already have $p"; echo "$p"; else build_once; echo "$bin"; fi
 	;;
 *)
 	echo "usage: $0 [path|build]" >&2; exit 2
