@@ -12,7 +12,7 @@
 #      BUSL-1.1 server never enters cardproxy's module graph), pinned by its
 #      go.sum, with Vault's `minimal` build tag and four unused libraries
 #      stubbed (tools/vaultbin/main.go). Fresh machine: ~1 min of downloads,
-#      ~280 CPU-seconds of compiling (docs/performance.md, "A fresh machine").
+#      ~280 CPU-seconds of compiling (docs/fresh-machine.md).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -77,7 +77,9 @@ func listModules(fl listModulesFlags, own map[string]bool, version, mainPath str
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = annotate(r, stdout, fl, own, version, mainPath)
+		if annotate(r, stdout, fl, own, version, mainPath) != nil {
+			_, _ = io.Copy(io.Discard, r) // stdout went away (| head): never block Caddy's writes
+		}
 	}()
 	caddycmd.Main()
 	w.Close()

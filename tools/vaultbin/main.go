@@ -6,8 +6,8 @@
 // it once per version and caches the binary outside the repository.
 //
 // It is trimmed to what cardproxy and its tests use, so that a fresh machine
-// builds it in a quarter of the CPU time of a full Vault (docs/performance.md,
-// "A fresh machine"). Everything it serves is Vault's own code:
+// builds it in a quarter of the CPU time of a full Vault (docs/fresh-machine.md).
+// Everything it serves is Vault's own code:
 //   - Vault's own `minimal` build tag (scripts/vault.sh builds with -tags
 //     minimal): KV, Transit, PKI, SSH, AppRole, userpass, cert and JWT/OIDC
 //     auth, file audit, in-memory and Raft storage, `vault agent` and `vault
