@@ -15,21 +15,17 @@ start=$SECONDS
 # while the browser and the parsers are installed and cardproxy is vetted:
 # on a fresh machine all three take minutes, two of them mostly downloading.
 vault_out="$(mktemp)"
-export CARDPROXY_VAULT_FETCHED="$vault_out.fetched"
-trap 'rm -f "$vault_out" "$CARDPROXY_VAULT_FETCHED"' EXIT
+trap 'rm -f "$vault_out"' EXIT
 "$here/scripts/vault.sh" path >"$vault_out" &
 vault_pid=$!
 
-# Installed in the background too, once Vault's modules are downloaded (its
-# compile waits for all of them; these are only needed when the tests run),
-# one after the other (apt's lock): the
+# Installed in the background too, one after the other (apt's lock): the
 # browser test (e2e/) drives Debian's headless Chromium, installed when missing
 # and we can (root with apt-get), else that test fails, loudly; the
 # parser-differential suite (difftest/) runs real PHP, Werkzeug, Django and
 # Express apps behind cardproxy, and sdktest/ the PSPs' Node SDKs
 # (scripts/parsers.sh installs whichever are missing).
 (
-	while [[ ! -e "$CARDPROXY_VAULT_FETCHED" ]] && kill -0 "$vault_pid" 2>/dev/null; do sleep 1; done
 	if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CARDPROXY_CHROMIUM:-}" ]]; then
 		if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
 			echo "test: installing chromium (Debian package) for the browser test…"

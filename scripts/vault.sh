@@ -25,11 +25,6 @@ stamp="$(cd "$src" && find . -type f \( -name '*.go' -o -name go.mod -o -name go
 
 log() { echo "vault.sh: $*" >&2; }
 
-# fetched tells a caller that set CARDPROXY_VAULT_FETCHED (scripts/test.sh) that
-# vault.sh no longer needs the network: the binary was found, or its modules
-# are downloaded. The caller's own downloads then do not slow Vault's.
-fetched() { [[ -z "${CARDPROXY_VAULT_FETCHED:-}" ]] || : >"$CARDPROXY_VAULT_FETCHED"; }
-
 find_vault() {
 	if [[ -n "${CARDPROXY_VAULT_BIN:-}" ]]; then
 		[[ -x "$CARDPROXY_VAULT_BIN" ]] || { log "CARDPROXY_VAULT_BIN=$CARDPROXY_VAULT_BIN is not executable"; return 1; }
@@ -59,7 +54,6 @@ build_vault() {
 	(cd "$src" && go list -mod=readonly -tags minimal -deps . >/dev/null 2>"$tmp.log") ||
 		{ kill "$tick"; cat "$tmp.log" >&2; return 1; }
 	kill "$tick"
-	fetched
 	log "modules ready after $((SECONDS - start))s ($(grep -c '^go: downloading' "$tmp.log" || true) downloaded); compiling (about 280 CPU-seconds on a fresh machine)"
 	ticker "still compiling Vault" &
 	tick=$!
@@ -79,7 +73,6 @@ build_once() {
 	exec 9>"$bin.lock"
 	if command -v flock >/dev/null && ! flock -n 9; then
 		log "another scripts/vault.sh is building $bin; waiting for it"
-		fetched # (not known when that one's downloads end: do not hold the caller up)
 		flock 9
 	fi
 	find_vault >/dev/null || build_vault
@@ -87,10 +80,10 @@ build_once() {
 
 case "${1:-path}" in
 path)
-	if p="$(find_vault)"; then fetched; echo "$p"; else build_once; fetched; echo "$bin"; fi
+	find_vault || { build_once; echo "$bin"; }
 	;;
 build)
-	if p="$(find_vault)"; then fetched; log "already have $p"; echo "$p"; else build_once; fetched; echo "$bin"; fi
+	if p="$(find_vault)"; then log "already have $p"; echo "$p"; else build_once; echo "$bin"; fi
 	;;
 *)
 	echo "usage: $0 [path|build]" >&2; exit 2
