@@ -20,6 +20,11 @@
 //     the Okta SDK (Okta push MFA), go-gcp-common (Vault Agent's GCP
 //     auto-auth) and the AliCloud KMS seal. None is used by cardproxy or its
 //     tests.
+//
+// Libraries cardproxy also uses (x/net, x/crypto, protobuf, gRPC, Prometheus,
+// OpenTelemetry, go-jose, …) are required in go.mod at cardproxy's versions,
+// newer than Vault's own, so that a fresh machine downloads and compiles them
+// once for both; cardproxy's tests pass against this build.
 package main
 
 import (
