@@ -35,10 +35,18 @@ find_vault() {
 	return 1
 }
 
-# ticker prints a progress line every 30 s until killed.
+# ticker prints a progress line every 30 s until killed (TERM). Its sleep is
+# killed with it: an orphaned sleep would keep the lock (fd 9) and the
+# caller's stdout (a `$(scripts/vault.sh path)`) open for up to 30 s more.
+# Start it with 9>&- >/dev/null so it holds neither in any case.
 ticker() {
-	local what="$1" start=$SECONDS
-	while sleep 30; do log "$what… $((SECONDS - start))s"; done
+	local what="$1" start=$SECONDS s=
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	while :; do
+		sleep 30 & s=$!
+		wait "$s" || true
+		log "$what… $((SECONDS - start))s"
+	done
 }
 
 build_vault() {
@@ -47,7 +55,7 @@ build_vault() {
 	tmp="$bin.tmp.$$"
 	trap 'kill "${tick:-}" 2>/dev/null || true; rm -f "${tmp:-}" "${tmp:-}.log"' EXIT
 	log "building HashiCorp Vault $VAULT_VERSION (minimal) from the Go module proxy, first run only"
-	ticker "still downloading Vault's modules" &
+	ticker "still downloading Vault's modules" 9>&- >/dev/null &
 	tick=$!
 	# Only the modules this build needs (about 1 GB on a fresh machine), checked
 	# against tools/vaultbin/go.sum; -mod=readonly: nothing in the repository changes.
@@ -55,7 +63,7 @@ build_vault() {
 		{ kill "$tick"; cat "$tmp.log" >&2; return 1; }
 	kill "$tick"
 	log "modules ready after $((SECONDS - start))s ($(grep -c '^go: downloading' "$tmp.log" || true) downloaded); compiling (about 280 CPU-seconds on a fresh machine)"
-	ticker "still compiling Vault" &
+	ticker "still compiling Vault" 9>&- >/dev/null &
 	tick=$!
 	# No -trimpath: then the standard library compiled here is the one cardproxy's
 	# own build (go vet, running meanwhile in scripts/test.sh) finds in the cache.
