@@ -44,7 +44,7 @@ ticker() {
 	trap 'kill "$s" 2>/dev/null; exit 0' TERM
 	while :; do
 		sleep 30 & s=$!
-		wait "$s" || true
+		wait "$s" 2>/dev/null || true
 		log "$what… $((SECONDS - start))s"
 	done
 }
@@ -53,7 +53,9 @@ build_vault() {
 	mkdir -p "$(dirname "$bin")"
 	local start=$SECONDS
 	tmp="$bin.tmp.$$"
-	trap 'kill "${tick:-}" 2>/dev/null || true; rm -f "${tmp:-}" "${tmp:-}.log"' EXIT
+	# Only this shell cleans up: a ticker killed before it has reset its traps
+	# would otherwise run this too and delete the build's output.
+	trap '[[ $BASHPID == "$$" ]] || exit 0; kill "${tick:-}" 2>/dev/null || true; rm -f "${tmp:-}" "${tmp:-}.log"' EXIT
 	log "building HashiCorp Vault $VAULT_VERSION (minimal) from the Go module proxy, first run only"
 	ticker "still downloading Vault's modules" 9>&- >/dev/null &
 	tick=$!
