@@ -3,6 +3,7 @@
 #
 #   scripts/vault.sh path     print the path of a vault binary (building it if needed)
 #   scripts/vault.sh build    build/cache it and say where it is
+#   scripts/vault.sh stamp    the hash of tools/vaultbin a cached build must carry
 #
 # Order of preference:
 #   1. $CARDPROXY_VAULT_BIN if set (must be executable)
@@ -89,6 +90,9 @@ build_once() {
 }
 
 case "${1:-path}" in
+stamp) # what the cached build's vault.stamp must say (internal/vaulttest checks it)
+	echo "$stamp"
+	;;
 path)
 	find_vault || { build_once; echo "$bin"; }
 	;;

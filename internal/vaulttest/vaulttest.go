@@ -50,6 +50,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,6 +82,13 @@ func Binary() (string, error) {
 	}
 	p := filepath.Join(cache, "vault-"+VaultVersion+"-minimal", "vault")
 	if _, err := os.Stat(p); err == nil {
+		// scripts/vault.sh rebuilds it when tools/vaultbin changes; a test run
+		// without scripts/test.sh must not use the old build silently.
+		if want, err := Stamp(); err == nil {
+			if got, _ := os.ReadFile(p + ".stamp"); strings.TrimSpace(string(got)) != want {
+				return "", fmt.Errorf("the cached %s was built from another tools/vaultbin (stamp %q, now %q): run scripts/vault.sh build", p, strings.TrimSpace(string(got)), want)
+			}
+		}
 		return p, nil
 	}
 	return "", errors.New("no vault binary: run scripts/vault.sh build (or scripts/test.sh, which does), or set CARDPROXY_VAULT_BIN")
