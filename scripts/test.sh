@@ -15,7 +15,18 @@ start=$SECONDS
 # while the browser and the parsers are installed and cardproxy is vetted:
 # on a fresh machine all three take minutes, two of them mostly downloading.
 vault_out="$(mktemp)"
-trap 'rm -f "$vault_out"' EXIT
+# If this script stops early (vet fails, Ctrl-C), the background jobs go on and
+# finish what they do (the Vault build into its cache; apt and npm are not
+# interrupted halfway): say so.
+still_running() {
+	rm -f "$vault_out"
+	local j
+	for j in ${vault_pid:-} ${install_pid:-}; do
+		kill -0 "$j" 2>/dev/null && echo "test: a background job (pid $j: the Vault build or the installs) is still running; it finishes on its own"
+	done
+	return 0
+}
+trap still_running EXIT
 "$here/scripts/vault.sh" path >"$vault_out" &
 vault_pid=$!
 

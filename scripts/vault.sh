@@ -89,6 +89,12 @@ build_once() {
 	find_vault >/dev/null || build_vault
 }
 
+# A CARDPROXY_VAULT_BIN that is not there is a mistake to say, not to build around.
+if [[ -n "${CARDPROXY_VAULT_BIN:-}" && ! -x "$CARDPROXY_VAULT_BIN" && "${1:-path}" != stamp ]]; then
+	log "CARDPROXY_VAULT_BIN=$CARDPROXY_VAULT_BIN is not an executable file; fix it or unset it"
+	exit 1
+fi
+
 case "${1:-path}" in
 stamp) # what the cached build's vault.stamp must say (internal/vaulttest checks it)
 	echo "$stamp"

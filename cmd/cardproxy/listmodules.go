@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -30,7 +31,8 @@ func parseListModules(args []string) (listModulesFlags, bool) {
 	}
 	for _, a := range args[2:] {
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		on := !hasVal || val == "true" || val == "1"
+		on, err := strconv.ParseBool(val) // as Caddy's flags read it
+		on = !hasVal || (err == nil && on)
 		switch name {
 		case "versions":
 			fl.versions = on

@@ -75,6 +75,7 @@ func TestParseListModules(t *testing.T) {
 		{[]string{"cardproxy", "list-modules"}, listModulesFlags{}, true},
 		{[]string{"cardproxy", "list-modules", "--versions", "--json=true", "-s"}, listModulesFlags{versions: true, json: true}, true},
 		{[]string{"cardproxy", "list-modules", "--packages", "--versions=false"}, listModulesFlags{packages: true}, true},
+		{[]string{"cardproxy", "list-modules", "--versions=T", "--packages=TRUE", "--json=0"}, listModulesFlags{versions: true, packages: true}, true},
 	} {
 		got, ok := parseListModules(c.args)
 		if got != c.want || ok != c.ok {
