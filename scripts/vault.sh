@@ -27,10 +27,8 @@ stamp="$(cd "$src" && find . -type f \( -name '*.go' -o -name go.mod -o -name go
 log() { echo "vault.sh: $*" >&2; }
 
 find_vault() {
-	if [[ -n "${CARDPROXY_VAULT_BIN:-}" ]]; then
-		[[ -x "$CARDPROXY_VAULT_BIN" ]] || { log "CARDPROXY_VAULT_BIN=$CARDPROXY_VAULT_BIN is not executable"; return 1; }
-		echo "$CARDPROXY_VAULT_BIN"; return 0
-	fi
+	# (a CARDPROXY_VAULT_BIN that is not executable was refused at the start)
+	if [[ -n "${CARDPROXY_VAULT_BIN:-}" ]]; then echo "$CARDPROXY_VAULT_BIN"; return 0; fi
 	if command -v vault >/dev/null 2>&1; then command -v vault; return 0; fi
 	if [[ -x "$bin" && "$(cat "$bin.stamp" 2>/dev/null)" == "$stamp" ]]; then echo "$bin"; return 0; fi
 	return 1
@@ -50,28 +48,34 @@ ticker() {
 	done
 }
 
+# with_ticker runs a command ($2…) with a progress line ($1) every 30 s.
+with_ticker() {
+	local what="$1" rc=0
+	shift
+	ticker "$what" 9>&- >/dev/null &
+	tick=$!
+	"$@" || rc=$?
+	kill "$tick"
+	return "$rc"
+}
+
+# fetch_modules downloads only the modules the build needs (about 1 GB on a
+# fresh machine), checked against tools/vaultbin/go.sum (-mod=readonly: nothing
+# in the repository changes); go's "downloading" lines go to $tmp.log.
+fetch_modules() { go -C "$src" list -mod=readonly -tags minimal -deps . >/dev/null 2>"$tmp.log"; }
+
 build_vault() {
-	mkdir -p "$(dirname "$bin")"
 	local start=$SECONDS
 	tmp="$bin.tmp.$$"
 	# Only this shell cleans up: a ticker killed before it has reset its traps
 	# would otherwise run this too and delete the build's output.
 	trap '[[ $BASHPID == "$$" ]] || exit 0; kill "${tick:-}" 2>/dev/null || true; rm -f "${tmp:-}" "${tmp:-}.log"' EXIT
 	log "building HashiCorp Vault $VAULT_VERSION (minimal) from the Go module proxy, first run only"
-	ticker "still downloading Vault's modules" 9>&- >/dev/null &
-	tick=$!
-	# Only the modules this build needs (about 1 GB on a fresh machine), checked
-	# against tools/vaultbin/go.sum; -mod=readonly: nothing in the repository changes.
-	(cd "$src" && go list -mod=readonly -tags minimal -deps . >/dev/null 2>"$tmp.log") ||
-		{ kill "$tick"; cat "$tmp.log" >&2; return 1; }
-	kill "$tick"
+	with_ticker "still downloading Vault's modules" fetch_modules || { cat "$tmp.log" >&2; return 1; }
 	log "modules ready after $((SECONDS - start))s ($(grep -c '^go: downloading' "$tmp.log" || true) downloaded); compiling (about 280 CPU-seconds on a fresh machine)"
-	ticker "still compiling Vault" 9>&- >/dev/null &
-	tick=$!
 	# No -trimpath: then the standard library compiled here is the one cardproxy's
 	# own build (go vet, running meanwhile in scripts/test.sh) finds in the cache.
-	(cd "$src" && go build -mod=readonly -tags minimal -ldflags='-s -w' -o "$tmp" .) || { kill "$tick"; return 1; }
-	kill "$tick"
+	with_ticker "still compiling Vault" go -C "$src" build -mod=readonly -tags minimal -ldflags='-s -w' -o "$tmp" .
 	mv "$tmp" "$bin"
 	echo "$stamp" >"$bin.stamp"
 	log "built $bin in $((SECONDS - start))s"
@@ -106,6 +110,6 @@ build)
 	if p="$(find_vault)"; then log "already have $p"; echo "$p"; else build_once; echo "$bin"; fi
 	;;
 *)
-	echo "usage: $0 [path|build]" >&2; exit 2
+	echo "usage: $0 [path|build|stamp]" >&2; exit 2
 	;;
 esac

@@ -38,6 +38,9 @@ import (
 // Tenant is the tenant every scenario tokenizes for.
 const Tenant = "bench"
 
+// testPAN is the card of the fixed-card loads: Visa's public test number.
+const testPAN = "4111111111111111"
+
 // tokenEnv is the environment variable the Caddyfile reads the Vault token
 // from (as users should: never the token in the config itself).
 const tokenEnv = "CARDBENCH_VAULT_TOKEN"

@@ -39,7 +39,7 @@ var (
 		"ct":    "vault:v1:" + strings.Repeat("A", 160),
 		"brand": "visa", "last4": "1111", "format": "opaque", "expires_at": 1900000000, "created_at": 1800000000,
 	}
-	plaintext = base64.StdEncoding.EncodeToString([]byte(`{"t":"cp_pan_0123456789abcdefghijkl","c":{"pan":"4111111111111111","expiry":"2812","holder":"Jan Janssen"}}`))
+	plaintext = base64.StdEncoding.EncodeToString([]byte(`{"t":"cp_pan_0123456789abcdefghijkl","c":{"pan":"` + testPAN + `","expiry":"2812","holder":"Jan Janssen"}}`))
 )
 
 const kvReadKeys = 64

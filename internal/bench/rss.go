@@ -174,7 +174,7 @@ func rssScenario(o RSSOptions, scenario string, v *vaulttest.Server, app string)
 func rssBody(scenario string, size int) []byte {
 	prefix := `{"amount":1000,`
 	if scenario == "card" {
-		prefix += `"card_number":"4111111111111111",`
+		prefix += `"card_number":"` + testPAN + `",`
 	}
 	prefix += `"note":"`
 	n := max(size-len(prefix)-2, 0)

@@ -53,7 +53,7 @@ func (s *state) orderID(prefix string) string { return prefix + strconv.FormatIn
 
 // plain: a card order through plain reverse_proxy; the app echoes it.
 func (s *state) plain(w *worker) error {
-	return s.echoed(w, s.env.Plain, orderBody(s.orderID("order-"), "4111111111111111", "123"))
+	return s.echoed(w, s.env.Plain, orderBody(s.orderID("order-"), testPAN, "123"))
 }
 
 // passthrough: a card-free order through card_tokenize.
